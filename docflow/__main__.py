@@ -1,0 +1,5 @@
+"""``python -m docflow``: the command line."""
+
+from docflow.cli.main import entry
+
+entry()

@@ -1,0 +1,58 @@
+"""``docflow`` command line: parse arguments, dispatch to one command module, map errors to exit codes.
+
+Each command module exposes ``add_arguments(parser)`` and ``run(args) -> int`` and keeps its heavy
+imports inside ``run`` so that building the parser stays fast.  Exit codes: 0 success, 1 the
+input is invalid or an operation failed, 2 usage errors (argparse's own convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from docflow.errors import DocflowError
+
+#: command name -> (module, one-line help).  Keep sorted.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docflow",
+        description="Route official documents (edXML, QCVN 102:2016) between the four tiers of government.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(_module=module_name)
+        module = importlib.import_module(module_name)
+        module.add_arguments(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args))
+    except DocflowError as exc:
+        print(f"docflow {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
