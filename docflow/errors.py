@@ -14,7 +14,8 @@
     ├── LifecycleError              a move the state machine does not allow
     │   └── IllegalTransitionError
     ├── StoreError                  persistence failed (driver errors mapped here)
-    │   └── DuplicateError          an idempotency key already present
+    │   ├── DuplicateError          an idempotency key already present
+    │   └── ConflictError           a row was not in the state expected (optimistic check)
     └── TransportError              bytes could not be moved
         └── TransportUnavailableError
 
@@ -139,6 +140,10 @@ class StoreError(DocflowError):
 
 class DuplicateError(StoreError):
     """An idempotency key (inbox, outbox, document) is already stored."""
+
+
+class ConflictError(StoreError):
+    """A row was missing or not in the state the caller expected: someone else changed it first."""
 
 
 class TransportError(DocflowError):

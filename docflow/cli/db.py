@@ -1,0 +1,39 @@
+"""``docflow db upgrade|current --db URL``: apply the schema migrations, or show the revision a database is at.
+
+Thin: everything happens in ``docflow.store`` (imported inside ``run``).  Must not import SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+DB_HELP = "database URL or SQLite file path (default: $DOCFLOW_DB, else sqlite:///docflow.db)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="db_action", metavar="ACTION")
+    actions.required = True
+    for name, text in (
+        ("upgrade", "create the tables or migrate them to the newest revision (a no-op when up to date)"),
+        ("current", "print the revision the database is at"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument("--db", metavar="URL", default=None, help=DB_HELP)
+
+
+def run(args: argparse.Namespace) -> int:
+    from docflow.store import head_revision, open_store
+    from docflow.store.engine import missing_sqlite_file
+
+    if args.db_action == "current" and (missing := missing_sqlite_file(args.db)):
+        print(f"none (no database file at {missing})")
+        return 1
+    with open_store(args.db, create=False) as store:
+        if args.db_action == "upgrade":
+            reached = store.upgrade()
+            print(f"{store.url}: at revision {reached} (head)")
+            return 0
+        current = store.current_revision()
+        head = head_revision()
+        print(f"{current or 'none'}{' (head)' if current == head else f' (head is {head})'}")
+        return 0

@@ -1,0 +1,158 @@
+"""Plain row records the repository takes and returns: frozen, slotted, detached from any session.
+
+A record is built per call and forgotten by the store at once (no identity map, no lazy loading);
+``id`` and the chain fields are ``None``/empty on input and filled on output.  Lifecycle states are
+stored as text: pass a ``str`` or an ``Enum`` (its ``value`` is stored), read back a ``str``.
+Pure: standard library and ``docflow.errors`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from docflow.errors import Violation
+
+State = str | Enum
+
+
+def state_text(state: State) -> str:
+    """The text stored for a lifecycle state (an Enum's value, or the string itself)."""
+    if isinstance(state, Enum):
+        return str(state.value)
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """A directory entry (table ``organisations``)."""
+
+    organ_id: str
+    name: str = ""
+    kind: str = ""
+    parent: str | None = None
+    tier: int = 0
+    organization_in_charge: str = ""
+    address: str = ""
+    email: str = ""
+    telephone: str = ""
+    fax: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document with its exact envelope bytes (``sha256`` is computed when omitted)."""
+
+    node: str
+    document_id: str
+    sender: str
+    envelope: bytes
+    created_at: datetime
+    business_type: int = 0
+    subject: str = ""
+    sha256: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The sending node's tracking of one recipient of one document."""
+
+    node: str
+    document_id: str
+    recipient: str
+    state: State
+    updated_at: datetime
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    route: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """The receiving node's copy of a document and its state."""
+
+    node: str
+    document_id: str
+    sender: str
+    state: State
+    updated_at: datetime
+    business_type: int = 0
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One audit event; ``seq``, ``prev_hash`` and ``hash`` are set by ``append_events``."""
+
+    node: str
+    at: datetime
+    kind: str
+    document_id: str = ""
+    recipient: str = ""
+    status: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message for the relay to push; ``kind`` is ``'edoc'`` or ``'status'``."""
+
+    node: str
+    message_id: str
+    recipient: str
+    kind: str
+    body: bytes
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    sent_at: datetime | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """A recall / update / replacement of ``document_id`` for ``recipient`` and where it stands."""
+
+    node: str
+    document_id: str
+    recipient: str
+    business_type: int
+    state: State
+    updated_at: datetime
+    amending_document_id: str = ""
+    reason: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """An idempotency key a node has applied, and what it answered."""
+
+    node: str
+    idempotency_key: str
+    received_at: datetime
+    result: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """A rejected envelope, kept with why it was rejected."""
+
+    node: str
+    received_at: datetime
+    reason: str
+    body: bytes
+    source: str = ""
+    violations: tuple[Violation, ...] = ()
+    id: int | None = None
