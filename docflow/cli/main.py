@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from docflow.errors import DocflowError
 
 #: command name -> (module, one-line help).  Keep sorted.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("docflow.cli.audit", "verify the hash-chained event log"),
+    "db": ("docflow.cli.db", "create, migrate or inspect the database"),
+    "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
+    "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
+    "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
+    "validate": ("docflow.cli.validate", "check edXML files: hardened parse, XSD and semantic rules"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
