@@ -35,6 +35,7 @@ class Case:
 
     subject: Callable[[], object]
     floor: Callable[[], object]
+    ops: int = 1  # operations one call performs (e.g. hops in a routed batch): figures are per operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +169,7 @@ def run_benchmark(bench: Benchmark, timing: Timing) -> Result:
     """Set ``bench`` up, time it, and return its ``Result``."""
     case = bench.setup()
     value, floor = measure(case.subject, case.floor, timing)
-    return make_result(bench.name, value, floor, bench.target)
+    return make_result(bench.name, value / case.ops, floor / case.ops, bench.target)
 
 
 def discover(directory: Path) -> list[ModuleType]:

@@ -212,7 +212,40 @@ _MESSAGE_HEADER_SINGLES = (
 _COUNT_SUSPECTS = _count_suspects_xpath()
 
 
+_SINGLE_TAGS = frozenset(
+    _PREFIX + name
+    for name in (*_MESSAGE_HEADER_SINGLES, *(n for n, (_l, high) in _DOCUMENT_COUNTS["MessageHeader"].items() if high))
+)
+_REQUIRED_TAGS = frozenset(_PREFIX + n for n, (low, _h) in _DOCUMENT_COUNTS["MessageHeader"].items() if low)
+_HEADER_PATH = f"{_PREFIX}edXMLEnvelope/{_PREFIX}edXMLHeader"
+_BUSINESS_TAGS = frozenset({_PREFIX + "Bussiness", _PREFIX + "Business"})
+
+
+def _counts_look_right(root: etree._Element) -> bool:
+    """One pass over the few header children (cheaper than the XPath on valid messages, the usual case)."""
+    header = root.find(_HEADER_PATH)
+    if header is None:
+        return True  # the XSD has already said what is missing
+    message_header = header.find(_PREFIX + "MessageHeader")
+    if message_header is not None:
+        seen: set[str] = set()
+        for child in message_header:
+            tag = child.tag
+            if tag in _SINGLE_TAGS:
+                if tag in seen:
+                    return False
+                seen.add(tag)
+        if not seen >= _REQUIRED_TAGS:
+            return False
+    trace_list = header.find(_PREFIX + "TraceHeaderList")
+    if trace_list is not None:
+        return sum(1 for child in trace_list if child.tag in _BUSINESS_TAGS) <= 1
+    return True
+
+
 def _count_violations(root: etree._Element, file: str | None) -> list[Violation]:
+    if _counts_look_right(root):
+        return []
     out: list[Violation] = []
     for container in _COUNT_SUSPECTS(root):
         out.extend(_check_counts(container, _DOCUMENT_COUNTS[local_name(container.tag)], file))

@@ -125,11 +125,12 @@ def test_depth_limit_is_inclusive() -> None:
     assert caught.value.rule == "max-depth"
 
 
-def test_default_depth_allows_sixty_four_levels() -> None:
-    assert DEFAULT_LIMITS.max_depth == 64
-    assert parse_xml(b"<a>" * 64 + b"</a>" * 64).tag == "a"
-    with pytest.raises(UnsafeXMLError, match="deeper than 64"):
-        parse_xml(b"<a>" * 65 + b"</a>" * 65)
+def test_default_depth_is_libxml2s_own_limit_enforced_while_parsing() -> None:
+    assert DEFAULT_LIMITS.max_depth == 256
+    assert parse_xml(b"<a>" * 256 + b"</a>" * 256).tag == "a"
+    with pytest.raises(UnsafeXMLError) as caught:
+        parse_xml(b"<a>" * 257 + b"</a>" * 257)
+    assert caught.value.rule == "max-depth"
 
 
 def test_size_limit_is_inclusive() -> None:
