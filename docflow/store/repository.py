@@ -60,6 +60,10 @@ _INSERT: dict[str, dict[str, Any]] = {
 _REMEMBER = {
     d: stmt.on_conflict_do_nothing().execution_options(preserve_rowcount=True) for d, stmt in _INSERT["inbox"].items()
 }
+_REMEMBER_MANY = {
+    d: stmt.on_conflict_do_nothing().returning(inbox.c.idempotency_key, sort_by_parameter_order=True)
+    for d, stmt in _INSERT["inbox"].items()
+}
 _NEW_HEAD = {d: stmt.on_conflict_do_nothing() for d, stmt in _INSERT["chain_heads"].items()}
 _UPSERT_ORG = {
     d: stmt.on_conflict_do_update(
@@ -75,9 +79,26 @@ _ADD_INBOUND = inbound.insert()
 _ADD_EVENT = events.insert()
 _ENQUEUE = outbox.insert()
 _ADD_AMENDMENT = amendments.insert()
+_DUE = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("c_now"))
+_CLAIM_SELECT = (
+    select(outbox)
+    .where(outbox.c.node == bindparam("c_node"), outbox.c.sent_at.is_(None), _DUE)
+    .order_by(outbox.c.id)
+    .limit(bindparam("c_limit"))
+)
+# SQLite has no row locks (its write lock serialises relays); PostgreSQL skips rows another relay is claiming.
+_CLAIM = {"sqlite": _CLAIM_SELECT, "postgresql": _CLAIM_SELECT.with_for_update(skip_locked=True)}
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until"))
+)
 _QUARANTINE = quarantine.insert()
-_HEAD_FOR_UPDATE = (
-    select(chain_heads.c.seq, chain_heads.c.hash).where(chain_heads.c.node == bindparam("n")).with_for_update()
+_HEADS_FOR_UPDATE = (
+    select(chain_heads.c.node, chain_heads.c.seq, chain_heads.c.hash)
+    .where(chain_heads.c.node.in_(bindparam("ns", expanding=True)))
+    .order_by(chain_heads.c.node)
+    .with_for_update()
 )
 _MOVE_HEAD = (
     update(chain_heads).where(chain_heads.c.node == bindparam("n")).values(seq=bindparam("s"), hash=bindparam("h"))
@@ -98,11 +119,13 @@ _SET_DELIVERY = (
         attempts=deliveries.c.attempts + bindparam("bump"),
     )
 )
+_GET_DELIVERY = select(deliveries).where(_DELIVERY_KEY)
 _INBOUND_KEY = and_(
     inbound.c.node == bindparam("k_node"),
     inbound.c.document_id == bindparam("k_doc"),
     inbound.c.business_type == bindparam("k_type"),
 )
+_GET_INBOUND = select(inbound).where(_INBOUND_KEY)
 _SET_INBOUND = (
     update(inbound)
     .where(_INBOUND_KEY, inbound.c.state == bindparam("k_old"))
@@ -116,6 +139,7 @@ _AMENDMENT_KEY = and_(
     amendments.c.recipient == bindparam("k_rcpt"),
     amendments.c.business_type == bindparam("k_type"),
 )
+_GET_AMENDMENT = select(amendments).where(_AMENDMENT_KEY)
 _SET_AMENDMENT = (
     update(amendments)
     .where(_AMENDMENT_KEY, amendments.c.state == bindparam("k_old"))
@@ -229,11 +253,31 @@ class Repository:
         return len(batch)
 
     def get_delivery(self, node: str, document_id: str, recipient: str) -> Delivery | None:
-        stmt = select(deliveries).where(
-            deliveries.c.node == node, deliveries.c.document_id == document_id, deliveries.c.recipient == recipient
-        )
-        found = self._run(stmt, what="get delivery").first()
+        params = {"k_node": node, "k_doc": document_id, "k_rcpt": recipient}
+        found = self._run(_GET_DELIVERY, params, what="get delivery").first()
         return Delivery(**found._mapping) if found else None
+
+    def advance_deliveries(
+        self, node: str, keys: Sequence[tuple[str, str]], *, old: State, new: State, now: datetime
+    ) -> int:
+        """Move every delivery ``(document_id, recipient)`` of ``node`` that is in ``old`` to ``new``, in one
+        statement; rows in another state are left alone.  Returns how many moved."""
+        if not keys:
+            return 0
+        params = [
+            {
+                "k_node": node,
+                "k_doc": doc,
+                "k_rcpt": rcpt,
+                "k_old": state_text(old),
+                "new": state_text(new),
+                "now": now,
+                "next_at": None,
+                "bump": 0,
+            }
+            for doc, rcpt in keys
+        ]
+        return int(self._run(_SET_DELIVERY, params, what="advance deliveries").rowcount)
 
     def set_delivery_state(
         self,
@@ -295,11 +339,14 @@ class Repository:
         return int(result.inserted_primary_key[0])
 
     def get_inbound(self, node: str, document_id: str, business_type: int = 0) -> Inbound | None:
-        stmt = select(inbound).where(
-            inbound.c.node == node, inbound.c.document_id == document_id, inbound.c.business_type == business_type
-        )
-        found = self._run(stmt, what="get inbound").first()
+        params = {"k_node": node, "k_doc": document_id, "k_type": business_type}
+        found = self._run(_GET_INBOUND, params, what="get inbound").first()
         return Inbound(**found._mapping) if found else None
+
+    def inbound_for(self, node: str, *, limit: int = 1000) -> list[Inbound]:
+        """Documents ``node`` received, oldest first."""
+        stmt = select(inbound).where(inbound.c.node == node).order_by(inbound.c.id).limit(limit)
+        return [Inbound(**row._mapping) for row in self._run(stmt, what="inbound")]
 
     def set_inbound_state(
         self, node: str, document_id: str, *, old: State, new: State, now: datetime, business_type: int = 0
@@ -320,22 +367,34 @@ class Repository:
 
     # -- events (hash chain) ----------------------------------------------------------------------
 
-    def _lock_head(self, node: str) -> tuple[int, str]:
-        found = self._run(_HEAD_FOR_UPDATE, {"n": node}, what="lock chain head").first()
-        if found is None:
-            self._run(_NEW_HEAD[self._dialect], {"node": node, "seq": 0, "hash": GENESIS}, what="new chain head")
-            found = self._run(_HEAD_FOR_UPDATE, {"n": node}, what="lock chain head").first()
-        return int(found.seq), str(found.hash)
+    def _lock_heads(self, nodes: list[str]) -> dict[str, tuple[int, str]]:
+        """Lock the chain heads of ``nodes`` (sorted: no deadlock between writers), creating missing ones."""
+        found = {
+            row.node: (int(row.seq), str(row.hash))
+            for row in self._run(_HEADS_FOR_UPDATE, {"ns": nodes}, what="lock chain heads")
+        }
+        missing = [n for n in nodes if n not in found]
+        if missing:
+            params = [{"node": n, "seq": 0, "hash": GENESIS} for n in missing]
+            self._run(_NEW_HEAD[self._dialect], params, what="new chain heads")
+            for row in self._run(_HEADS_FOR_UPDATE, {"ns": missing}, what="lock chain heads"):
+                found[row.node] = (int(row.seq), str(row.hash))
+        return found
 
     def append_events(self, rows: Iterable[Event]) -> int:
-        """Append events to their nodes' chains (locking each node's head, in node order); return how many."""
+        """Append events to their nodes' chains (heads locked in node order); a few statements however many
+        nodes and events; return how many."""
         by_node: dict[str, list[Event]] = {}
         for record in rows:
             by_node.setdefault(record.node, []).append(record)
-        total = 0
-        for node in sorted(by_node):
-            seq, prev = self._lock_head(node)
-            batch = []
+        if not by_node:
+            return 0
+        nodes = sorted(by_node)
+        heads = self._lock_heads(nodes)
+        batch = []
+        moves = []
+        for node in nodes:
+            seq, prev = heads[node]
             for record in by_node[node]:
                 seq += 1
                 at = _naive(record.at)
@@ -358,10 +417,10 @@ class Repository:
                     }
                 )
                 prev = digest
-            self._run(_ADD_EVENT, batch, what=f"append events at {node}")
-            self._run(_MOVE_HEAD, {"n": node, "s": seq, "h": prev}, what="move chain head")
-            total += len(batch)
-        return total
+            moves.append({"n": node, "s": seq, "h": prev})
+        self._run(_ADD_EVENT, batch, what="append events")
+        self._run(_MOVE_HEAD, moves, what="move chain heads")
+        return len(batch)
 
     def events_for(self, document_id: str, node: str | None = None) -> list[Event]:
         """The events about one document (of one node, or all), in the order they were appended."""
@@ -392,23 +451,13 @@ class Repository:
         A claimed message is not due again until ``now + lease``: mark it sent, or ``retry_later``.
         On PostgreSQL rows another relay is claiming are skipped (``FOR UPDATE SKIP LOCKED``).
         """
-        due = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
-        stmt = (
-            select(outbox)
-            .where(outbox.c.node == node, outbox.c.sent_at.is_(None), due)
-            .order_by(outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = [dict(row._mapping) for row in self._run(stmt, what="claim outbox")]
+        params = {"c_node": node, "c_now": now, "c_limit": limit}
+        claimed = [dict(row._mapping) for row in self._run(_CLAIM[self._dialect], params, what="claim outbox")]
         if not claimed:
             return []
         until = now + lease
         ids = [row["id"] for row in claimed]
-        self._run(
-            update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1, next_attempt_at=until),
-            what="claim outbox",
-        )
+        self._run(_LEASE, {"ids": ids, "until": until}, what="claim outbox")
         return [_outbox_record({**row, "attempts": row["attempts"] + 1, "next_attempt_at": until}) for row in claimed]
 
     def mark_sent(self, ids: Sequence[int], now: datetime) -> int:
@@ -417,6 +466,39 @@ class Repository:
             return 0
         stmt = update(outbox).where(outbox.c.id.in_(list(ids)), outbox.c.sent_at.is_(None)).values(sent_at=now)
         return int(self._run(stmt, what="mark sent").rowcount)
+
+    def mark_sent_messages(self, message_ids: Sequence[str], now: datetime) -> int:
+        """Mark messages sent by ``message_id`` (what a sender knows without reading ids back)."""
+        if not message_ids:
+            return 0
+        stmt = (
+            update(outbox)
+            .where(outbox.c.message_id.in_(list(message_ids)), outbox.c.sent_at.is_(None))
+            .values(sent_at=now)
+        )
+        return int(self._run(stmt, what="mark sent").rowcount)
+
+    def retry_messages(self, message_ids: Sequence[str], at: datetime) -> int:
+        """Make unsent messages (by ``message_id``) due again at ``at``."""
+        if not message_ids:
+            return 0
+        stmt = (
+            update(outbox)
+            .where(outbox.c.message_id.in_(list(message_ids)), outbox.c.sent_at.is_(None))
+            .values(next_attempt_at=at)
+        )
+        return int(self._run(stmt, what="retry later").rowcount)
+
+    def nodes_with_due_outbox(self, now: datetime) -> list[str]:
+        """Nodes holding unsent messages that are due at ``now``."""
+        due = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
+        stmt = select(outbox.c.node).where(outbox.c.sent_at.is_(None), due).distinct().order_by(outbox.c.node)
+        return [row[0] for row in self._run(stmt, what="due outboxes")]
+
+    def next_outbox_due(self) -> datetime | None:
+        """When the earliest unsent message that is waiting (lease or back-off) becomes due, if any."""
+        stmt = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.sent_at.is_(None))
+        return self._run(stmt, what="next due").scalar()
 
     def retry_later(self, ids: Sequence[int], at: datetime) -> int:
         """Make unsent messages due again at ``at`` (back-off after a failed send)."""
@@ -433,13 +515,8 @@ class Repository:
         return int(result.inserted_primary_key[0])
 
     def get_amendment(self, node: str, document_id: str, recipient: str, business_type: int) -> Amendment | None:
-        stmt = select(amendments).where(
-            amendments.c.node == node,
-            amendments.c.document_id == document_id,
-            amendments.c.recipient == recipient,
-            amendments.c.business_type == business_type,
-        )
-        found = self._run(stmt, what="get amendment").first()
+        params = {"k_node": node, "k_doc": document_id, "k_rcpt": recipient, "k_type": business_type}
+        found = self._run(_GET_AMENDMENT, params, what="get amendment").first()
         return Amendment(**found._mapping) if found else None
 
     def amendments_for(self, node: str, document_id: str) -> list[Amendment]:
@@ -483,6 +560,15 @@ class Repository:
         """Record that ``node`` applied ``key``; False when it already had (acknowledge, do not re-apply)."""
         params = {"node": node, "idempotency_key": key, "received_at": now, "result": result}
         return self._run(_REMEMBER[self._dialect], params, what="remember receipt").rowcount == 1
+
+    def remember_receipts(self, node: str, keys: Sequence[str], *, now: datetime) -> set[str]:
+        """Record many keys in one statement; return those that were new (the rest are duplicates)."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return set()
+        params = [{"node": node, "idempotency_key": k, "received_at": now, "result": ""} for k in unique]
+        result = self._run(_REMEMBER_MANY[self._dialect], params, what="remember receipts")
+        return {row[0] for row in result}
 
     def receipt(self, node: str, key: str) -> Receipt | None:
         stmt = select(inbox).where(inbox.c.node == node, inbox.c.idempotency_key == key)

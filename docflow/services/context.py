@@ -1,0 +1,75 @@
+"""What every node operation needs, wired once: store, transport, registry, clock, routing policy, settings.
+
+``bootstrap.py`` builds a ``Context`` from concrete parts; tests build one with fakes.  The context also
+caches what is asked again and again on the hot path (routes between two nodes, the header of an
+organisation), so a hop does no repeated planning or registry walks.
+Must not import a concrete transport, lxml or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from docflow.domain.clock import Clock, WallClock
+from docflow.domain.envelope import Organization
+from docflow.domain.ids import OrganId, organ_id
+from docflow.domain.registry import Registry
+from docflow.domain.routing import NATIONAL_AXIS, Route, RoutingPolicy, plan_route, province_number
+from docflow.store import Store
+from docflow.transports.base import Transport
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Tunables of the engine."""
+
+    retry_budget: int = 5  # send attempts before a delivery is dead
+    retry_delay: float = 60.0  # seconds before a failed send is tried again (doubled per attempt, capped)
+    retry_delay_cap: float = 3600.0
+    batch: int = 200  # messages taken from a queue or an outbox in one unit of work
+    strict: bool = False  # semantic warnings count as errors at the final recipient
+
+
+@dataclass(slots=True)
+class Context:
+    """The parts a node works with."""
+
+    store: Store
+    transport: Transport
+    registry: Registry
+    policy: RoutingPolicy = RoutingPolicy.HIERARCHICAL
+    clock: Clock = field(default_factory=WallClock)
+    settings: Settings = field(default_factory=Settings)
+    _routes: dict[tuple[str, str], Route] = field(default_factory=dict, repr=False)
+    _orgs: dict[str, Organization] = field(default_factory=dict, repr=False)
+
+    def route(self, sender: OrganId | str, recipient: OrganId | str) -> Route:
+        """The planned route of a message from ``sender`` to ``recipient`` (cached)."""
+        key = (str(sender), str(recipient))
+        found = self._routes.get(key)
+        if found is None:
+            found = plan_route(self.registry, organ_id(sender), organ_id(recipient), self.policy)
+            self._routes[key] = found
+        return found
+
+    def organization(self, code: OrganId | str) -> Organization:
+        """The message header of an agency; hubs and the axis get a descriptive name."""
+        key = str(code)
+        found = self._orgs.get(key)
+        if found is None:
+            oid = organ_id(code)
+            if oid in self.registry:
+                found = self.registry.organization(oid)
+            elif oid == NATIONAL_AXIS:
+                found = Organization(oid, organ_name="Trục liên thông văn bản quốc gia")
+            elif oid.is_hub:
+                found = Organization(oid, organ_name=f"Nền tảng tích hợp tỉnh {province_number(oid):02d}")
+            else:
+                found = Organization(oid)
+            self._orgs[key] = found
+        return found
+
+    def retry_delay(self, attempts: int) -> float:
+        """Back-off before the next attempt after ``attempts`` failed ones."""
+        delay = self.settings.retry_delay * (2 ** max(attempts - 1, 0))
+        return min(delay, self.settings.retry_delay_cap)

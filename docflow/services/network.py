@@ -1,0 +1,303 @@
+"""``Network`` and ``Node``: the service layer's face for embedding docflow.
+
+A ``Network`` runs many nodes over one store and one transport (in one process: tests, the simulator, a
+provincial hub serving its agencies); a ``Node`` is one agency's handle.  ``step()`` relays every outbox
+with work and drains every queue with work once; ``run_until_idle()`` repeats until nothing moves.
+Which nodes have work is tracked as messages move, so a round costs what moved, not the size of the
+country.  ``recover()`` rebuilds that knowledge after a restart from the store and the transport.
+Must not import a concrete transport, lxml or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from docflow.domain.envelope import Business, BusinessDocType, Code, DocumentType, Envelope, Priority
+from docflow.domain.ids import OrganId, organ_id
+from docflow.errors import DocflowError
+from docflow.services.context import Context
+from docflow.services.operations import act, amend, answer, draft, recall, send
+from docflow.services.receiver import Intake, Pending, apply_batch, flush
+from docflow.services.relay import Failure, Push, dispatch, lease, settle
+from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One recorded step of a document's journey."""
+
+    at: datetime
+    node: str
+    kind: str  # sent, forwarded, arrived, status, accept, recall, quarantined, dead, ...
+    recipient: str = ""
+    status: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        status = f" {self.status}" if self.status else ""
+        target = f" → {self.recipient}" if self.recipient else ""
+        return f"{self.at:%Y/%m/%d %H:%M:%S}  {self.node:<14} {self.kind}{status}{target}"
+
+
+@dataclass(slots=True)
+class Activity:
+    """Totals of what ``step`` / ``run_until_idle`` moved."""
+
+    rounds: int = 0
+    sent: int = 0
+    send_failures: int = 0
+    dead: int = 0
+    intake: Intake = field(default_factory=Intake)
+
+    @property
+    def moved(self) -> int:
+        return self.sent + self.intake.received + self.send_failures
+
+
+class Network:
+    """Many nodes over one store and one transport."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._outbox: set[str] = set()  # nodes whose outbox may hold due rows
+        self._inbox: set[str] = set()  # nodes whose queue may hold messages
+
+    def node(self, code: OrganId | str) -> Node:
+        """The handle of one agency (it must be in the registry)."""
+        oid = organ_id(code)
+        if oid not in self.ctx.registry:
+            raise DocflowError(f"{oid} is not in the registry")
+        return Node(self, str(oid))
+
+    def touched(self, node: str) -> None:
+        """``node`` enqueued something: its outbox has work."""
+        self._outbox.add(node)
+
+    def step(self) -> Activity:
+        """One round: relay every outbox with work, then drain every queue with work once.
+
+        Each phase is one unit of work for all nodes together (claim outboxes; apply what arrived, a
+        savepoint per node; record what was sent), so a round costs a few commits however many nodes moved.
+        """
+        ctx = self.ctx
+        activity = Activity(rounds=1)
+        push = Push()
+        sent: list[OutboxMessage] = []
+        failed: list[Failure] = []
+        if self._outbox:
+            claimed_rows: dict[str, list[OutboxMessage]] = {}
+            with ctx.store.unit_of_work() as repo:
+                now = ctx.clock.now()
+                for node in sorted(self._outbox):
+                    rows = repo.claim_outbox(node, limit=ctx.settings.batch, now=now, lease=lease(ctx))
+                    if rows:
+                        claimed_rows[node] = rows
+            self._outbox.intersection_update(claimed_rows)  # nothing due elsewhere (retries wait their time)
+            for node, rows in claimed_rows.items():
+                done, failures = dispatch(ctx, node, rows)
+                sent.extend(done)
+                failed.extend(failures)
+        if self._inbox:
+            claims = {}
+            for node in sorted(self._inbox):
+                deliveries = ctx.transport.receive(node, limit=ctx.settings.batch)
+                if deliveries:
+                    claims[node] = deliveries
+            self._inbox.intersection_update(claims)
+            failed_nodes: set[str] = set()
+            pending = Pending()
+            try:
+                with ctx.store.unit_of_work() as repo:
+                    for node, deliveries in claims.items():
+                        mark = pending.mark()
+                        try:
+                            with repo.savepoint():
+                                intake = apply_batch(ctx, repo, node, deliveries, pending)
+                        except DocflowError:
+                            pending.rewind(mark)
+                            failed_nodes.add(node)  # rolled back alone; its messages come back later
+                            continue
+                        activity.intake.add(intake)
+                    rows = flush(ctx, repo, pending)
+            except BaseException:
+                for deliveries in claims.values():
+                    for delivery in deliveries:
+                        ctx.transport.nack(delivery)
+                raise
+            for node, deliveries in claims.items():
+                for delivery in deliveries:
+                    if node in failed_nodes:
+                        ctx.transport.nack(delivery)
+                    else:
+                        ctx.transport.ack(delivery)
+            outgoing: dict[str, list[OutboxMessage]] = {}
+            for row in rows:
+                outgoing.setdefault(row.node, []).append(row)
+            for node, node_rows in outgoing.items():  # forwarded messages and statuses go out at once
+                done, failures = dispatch(ctx, node, node_rows)
+                sent.extend(done)
+                failed.extend(failures)
+        if sent or failed:
+            with ctx.store.unit_of_work() as repo:
+                settle(ctx, repo, sent, failed, push)
+            activity.sent += push.sent
+            activity.send_failures += push.failed
+            activity.dead += push.dead
+            self._inbox.update(push.recipients)
+        return activity
+
+    def wake(self) -> None:
+        """Find outboxes whose waiting messages (retries, lapsed leases) are due by now."""
+        with self.ctx.store.snapshot() as repo:
+            self._outbox.update(repo.nodes_with_due_outbox(self.ctx.clock.now()))
+
+    def next_due(self) -> datetime | None:
+        """When the next waiting outbox message falls due (for a driver that moves virtual time)."""
+        with self.ctx.store.snapshot() as repo:
+            return repo.next_outbox_due()
+
+    def run_until_idle(self, *, max_rounds: int = 100_000) -> Activity:
+        """Step until a round moves nothing; messages waiting for a later time stay where they are."""
+        total = Activity()
+        for _ in range(max_rounds):
+            activity = self.step()
+            total.rounds += 1
+            total.sent += activity.sent
+            total.send_failures += activity.send_failures
+            total.dead += activity.dead
+            total.intake.add(activity.intake)
+            if activity.moved == 0 and activity.dead == 0:
+                return total
+        raise DocflowError(f"network still busy after {max_rounds} rounds")
+
+    def recover(self, nodes: Iterable[str] | None = None) -> None:
+        """After a restart: find the outboxes with unsent rows and the queues with messages."""
+        candidates = list(nodes) if nodes is not None else [str(a.code) for a in self.ctx.registry]
+        with self.ctx.store.snapshot() as repo:
+            self._outbox.update(repo.nodes_with_due_outbox(self.ctx.clock.now()))
+        for node in candidates:
+            if self.ctx.transport.pending(node):
+                self._inbox.add(node)
+
+    def trace(self, document_id: str) -> list[TraceStep]:
+        """Every recorded step of ``document_id`` at every node, in the order they happened."""
+        with self.ctx.store.snapshot() as repo:
+            events = repo.events_for(document_id)
+        steps = [TraceStep(e.at, e.node, e.kind, e.recipient, e.status, dict(e.detail)) for e in events]
+        return sorted(steps, key=lambda s: s.at)
+
+    def quarantine(self, node: str | None = None) -> list[QuarantineEntry]:
+        with self.ctx.store.snapshot() as repo:
+            return repo.list_quarantine(node)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One agency's operations."""
+
+    network: Network
+    code: str
+
+    @property
+    def ctx(self) -> Context:
+        return self.network.ctx
+
+    def draft(
+        self,
+        recipients: Sequence[OrganId | str],
+        *,
+        subject: str,
+        code: Code | str,
+        content: str = "",
+        document_type: DocumentType | None = None,
+        due_date: date | None = None,
+        priority: Priority = Priority.NORMAL,
+        attachments: Sequence[tuple[str, bytes, str]] = (),
+        business: Business | None = None,
+    ) -> Envelope:
+        """An envelope from this node, ready for ``send``."""
+        parsed = Code.parse(code) if isinstance(code, str) else code
+        return draft(
+            self.ctx,
+            self.code,
+            recipients,
+            subject=subject,
+            code=parsed,
+            content=content,
+            document_type=document_type,
+            due_date=due_date,
+            priority=priority,
+            attachments=attachments,
+            business=business,
+        )
+
+    def send(self, envelope: Envelope | None = None, /, **draft_args: Any) -> str:
+        """Send an envelope (or draft one from keyword arguments); returns the DocumentId."""
+        document = envelope if envelope is not None else self.draft(**draft_args)
+        document_id = send(self.ctx, self.code, document)
+        self.network.touched(self.code)
+        return document_id
+
+    def _act(self, document_id: str, action: str, description: str = "") -> str:
+        state = act(self.ctx, self.code, document_id, action, description=description)
+        self.network.touched(self.code)
+        return state
+
+    def accept(self, document_id: str) -> str:
+        return self._act(document_id, "accept")
+
+    def reject(self, document_id: str, reason: str) -> str:
+        return self._act(document_id, "reject", reason)
+
+    def assign(self, document_id: str, to: str = "") -> str:
+        return self._act(document_id, "assign", to)
+
+    def start(self, document_id: str) -> str:
+        return self._act(document_id, "start")
+
+    def complete(self, document_id: str) -> str:
+        return self._act(document_id, "complete")
+
+    def recall(self, document_id: str, reason: str, recipients: Sequence[str] | None = None) -> int:
+        """Recall (revoke) a sent document: status 13 to its recipients."""
+        count = recall(self.ctx, self.code, document_id, reason=reason, recipients=recipients)
+        self.network.touched(self.code)
+        return count
+
+    def update(self, document_id: str, envelope: Envelope, reason: str) -> str:
+        result = amend(self.ctx, self.code, document_id, BusinessDocType.UPDATE, envelope, reason=reason)
+        self.network.touched(self.code)
+        return result
+
+    def replace(self, document_id: str, envelope: Envelope, reason: str) -> str:
+        result = amend(self.ctx, self.code, document_id, BusinessDocType.REPLACE, envelope, reason=reason)
+        self.network.touched(self.code)
+        return result
+
+    def agree(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
+        state = answer(self.ctx, self.code, document_id, kind, agree=True, reason=reason)
+        self.network.touched(self.code)
+        return state
+
+    def refuse(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
+        state = answer(self.ctx, self.code, document_id, kind, agree=False, reason=reason)
+        self.network.touched(self.code)
+        return state
+
+    def inbox(self, state: str | None = None) -> list[Inbound]:
+        """Documents received here (optionally only those in ``state``)."""
+        with self.ctx.store.snapshot() as repo:
+            rows = repo.inbound_for(self.code)
+        return [r for r in rows if state is None or r.state == state]
+
+    def deliveries(self, document_id: str) -> list[Delivery]:
+        """This node's tracking of each recipient of a document it sent."""
+        with self.ctx.store.snapshot() as repo:
+            return repo.deliveries_for(self.code, document_id)
+
+    def amendments(self, document_id: str) -> list[Amendment]:
+        with self.ctx.store.snapshot() as repo:
+            return repo.amendments_for(self.code, document_id)

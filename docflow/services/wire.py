@@ -1,0 +1,78 @@
+"""What docflow writes on a transport message besides the edXML bytes, and the idempotency keys it derives.
+
+Headers carry what a forwarding node needs without reading the body: the original sender (``origin``),
+the final recipient (``destination``), the planned route, the DocumentId, the business type and, for status
+messages, the status code.  The idempotency key names *what* a message is (not which hop carried it), so
+the same document or status arriving twice at a node — by retry, redelivery or a replayed file — is applied
+once.  Pure: standard library and ``docflow.domain`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from docflow.errors import TransportError
+
+ORIGIN = "origin"
+DESTINATION = "destination"
+ROUTE = "route"
+DOCUMENT = "document"
+BUSINESS = "business"
+STATUS = "status"
+
+EDOC = "edoc"
+STATUS_KIND = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """The routing facts of one message, as carried in transport headers."""
+
+    kind: str  # "edoc" | "status"
+    origin: str
+    destination: str
+    route: str
+    document_id: str
+    business: int = 0
+    status: str = ""
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            ORIGIN: self.origin,
+            DESTINATION: self.destination,
+            ROUTE: self.route,
+            DOCUMENT: self.document_id,
+            BUSINESS: str(self.business),
+        }
+        if self.status:
+            headers[STATUS] = self.status
+        return headers
+
+    @classmethod
+    def from_headers(cls, kind: str, headers: Mapping[str, str]) -> Routing:
+        try:
+            return cls(
+                kind=kind,
+                origin=headers[ORIGIN],
+                destination=headers[DESTINATION],
+                route=headers[ROUTE],
+                document_id=headers[DOCUMENT],
+                business=int(headers.get(BUSINESS, "0")),
+                status=headers.get(STATUS, ""),
+            )
+        except (KeyError, ValueError) as exc:
+            raise TransportError(f"message lacks docflow routing header {exc}") from None
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: the same document or status for the same destination is the same key."""
+        if self.kind == EDOC:
+            return f"edoc|{self.document_id}|{self.business}|{self.origin}|{self.destination}"
+        return f"status|{self.document_id}|{self.business}|{self.origin}|{self.destination}|{self.status}"
+
+    def message_id(self, hop_sender: str) -> str:
+        """A transport message id: stable for retries of the same hop, distinct per hop."""
+        digest = hashlib.sha256(f"{self.key}@{hop_sender}".encode()).hexdigest()[:32]
+        return f"{self.kind}-{digest}"

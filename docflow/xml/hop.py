@@ -1,0 +1,97 @@
+"""What a forwarding node does to an envelope's bytes: check them, stamp its TraceHeader, pass them on.
+
+An intermediate node (a district, a provincial hub, the national axis) does not need the whole message
+model: it parses (hardened), validates against the XSD, appends ``TraceHeader(OrganId, Timestamp)`` to the
+``TraceHeaderList`` and serializes once.  The final recipient maps the same parsed tree to an ``Envelope``
+(``read_hop``) without parsing twice.
+
+Must not import sqlalchemy, transports or services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from docflow.domain.dates import format_timestamp
+from docflow.domain.envelope import Envelope
+from docflow.domain.status import StatusMessage
+from docflow.errors import ValidationError
+from docflow.xml.edxml import FieldError, envelope_from_element, field_violation
+from docflow.xml.parser import parse_xml
+from docflow.xml.schemas import NS, message_kind, validate, validation_error
+from docflow.xml.semantic import check_envelope, locate_violations
+from docflow.xml.status_xml import status_from_element
+
+_P = "{" + NS + "}"
+_HEADER_PATH = (_P + "edXMLEnvelope", _P + "edXMLHeader")
+
+
+@dataclass(slots=True)
+class Hop:
+    """A parsed, schema-valid message on its way through one node."""
+
+    root: etree._Element
+    kind: str  # "document" | "status"
+    source: str | None = None
+
+    def stamp(self, organ_id: str, at: datetime) -> None:
+        """Append this node's ``TraceHeader`` (documents and statuses alike)."""
+        header = self.root
+        for tag in _HEADER_PATH:
+            found = header.find(tag)
+            if found is None:
+                raise ValidationError(f"no {tag[len(_P) :]} to stamp", rule="trace-header")
+            header = found
+        trace_list = header.find(_P + "TraceHeaderList")
+        if trace_list is None:
+            message_header = header.find(_P + "MessageHeader")
+            trace_list = etree.Element(_P + "TraceHeaderList")
+            position = header.index(message_header) + 1 if message_header is not None else len(header)
+            header.insert(position, trace_list)
+        last = None
+        for child in trace_list.iterchildren(_P + "TraceHeader"):
+            last = child
+        entry = etree.Element(_P + "TraceHeader")
+        etree.SubElement(entry, _P + "OrganId").text = organ_id
+        etree.SubElement(entry, _P + "Timestamp").text = format_timestamp(at)
+        if last is None:
+            trace_list.insert(0, entry)
+        else:
+            last.addnext(entry)
+
+    def to_bytes(self) -> bytes:
+        """The message as it leaves this node."""
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8")
+
+    def envelope(self, *, strict: bool = False) -> Envelope:
+        """The document model, semantic checks included (the tree is already schema-valid)."""
+        try:
+            envelope = envelope_from_element(self.root)
+        except FieldError as exc:
+            raise validation_error([field_violation(exc, self.source)], self.source) from None
+        problems = [v for v in check_envelope(envelope, strict=strict) if v.severity == "error"]
+        if problems:
+            raise validation_error(locate_violations(self.root, problems, self.source), self.source)
+        return envelope
+
+    def status(self) -> StatusMessage:
+        """The status model (the tree is already schema-valid)."""
+        try:
+            return status_from_element(self.root)
+        except FieldError as exc:
+            raise validation_error([field_violation(exc, self.source)], self.source) from None
+
+
+def read_hop(data: bytes, *, source: str | None = None, expect: str | None = None) -> Hop:
+    """Parse (hardened) and validate ``data``; raise ``UnsafeXMLError`` / ``ValidationError`` naming the problem."""
+    root = parse_xml(data, source=source)
+    kind = message_kind(root)
+    if expect is not None and kind != expect:
+        raise ValidationError(f"expected a {expect} message, got a {kind} message", file=source, rule="message-kind")
+    violations = validate(root, kind, source=source)
+    if violations:
+        raise validation_error(violations, source)
+    return Hop(root, kind, source)
