@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
     "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
     "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
+    "simulate": ("docflow.cli.simulate", "run a scenario under virtual time; write report.json and report.html"),
+    "trace": ("docflow.cli.trace", "print a document's journey: every hop and status in order"),
     "validate": ("docflow.cli.validate", "check edXML files: hardened parse, XSD and semantic rules"),
 }
 

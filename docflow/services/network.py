@@ -22,7 +22,7 @@ from docflow.services.context import Context
 from docflow.services.operations import act, amend, answer, draft, recall, send
 from docflow.services.receiver import Intake, Pending, apply_batch, flush
 from docflow.services.relay import Failure, Push, dispatch, lease, settle
-from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry
+from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,14 @@ class TraceStep:
         status = f" {self.status}" if self.status else ""
         target = f" → {self.recipient}" if self.recipient else ""
         return f"{self.at:%Y/%m/%d %H:%M:%S}  {self.node:<14} {self.kind}{status}{target}"
+
+
+def trace_of(store: Store, document_id: str) -> list[TraceStep]:
+    """The recorded steps of ``document_id`` in a store, by time (appending order breaks ties)."""
+    with store.snapshot() as repo:
+        events = repo.events_for(document_id)
+    steps = [TraceStep(e.at, e.node, e.kind, e.recipient, e.status, dict(e.detail)) for e in events]
+    return sorted(steps, key=lambda step: step.at)
 
 
 @dataclass(slots=True)
@@ -184,10 +192,7 @@ class Network:
 
     def trace(self, document_id: str) -> list[TraceStep]:
         """Every recorded step of ``document_id`` at every node, in the order they happened."""
-        with self.ctx.store.snapshot() as repo:
-            events = repo.events_for(document_id)
-        steps = [TraceStep(e.at, e.node, e.kind, e.recipient, e.status, dict(e.detail)) for e in events]
-        return sorted(steps, key=lambda s: s.at)
+        return trace_of(self.ctx.store, document_id)
 
     def quarantine(self, node: str | None = None) -> list[QuarantineEntry]:
         with self.ctx.store.snapshot() as repo:
