@@ -114,7 +114,9 @@ class Network:
                 deliveries = ctx.transport.receive(node, limit=ctx.settings.batch)
                 if deliveries:
                     claims[node] = deliveries
-            self._inbox.intersection_update(claims)
+            # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
+            # coming back): keep watching it while the transport says anything is pending there.
+            self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
             failed_nodes: set[str] = set()
             pending = Pending()
             try:

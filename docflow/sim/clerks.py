@@ -1,0 +1,106 @@
+"""Clerks: each node's staff as a ``simpy.Resource`` working office hours, taking received documents through
+accept → assign → start → complete (or reject) with sampled durations counted in working time.
+
+The pool does not know which fidelity runs: it calls ``act(node, document_id, action)`` and the fabric
+performs the action (the engine's ``Node`` operations, or the lifecycle table in model fidelity).  It also
+keeps the backlog (documents received and not yet finished), sampled at every change.
+Must not import the engine (services, store, transports) or lxml.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from docflow.domain.ids import OrganId
+from docflow.domain.registry import Registry
+from docflow.sim.scenario import ClerkSpec, Distribution, Scenario
+
+Act = Callable[[str, str, str], bool]  # (node, document_id, action) -> done (False: the action was refused)
+
+
+def sample_minutes(dist: Distribution, rng: random.Random) -> float:
+    """One duration in minutes drawn from ``dist``."""
+    if dist.kind == "fixed" or (dist.mean <= 0 and dist.kind != "uniform"):
+        return max(dist.mean, 0.0)
+    if dist.kind == "exponential":
+        return rng.expovariate(1.0 / dist.mean)
+    if dist.kind == "uniform":
+        return rng.uniform(dist.low, dist.high)
+    mu = math.log(dist.mean) - dist.sigma**2 / 2  # so that the mean of the draw is dist.mean
+    return rng.lognormvariate(mu, dist.sigma)
+
+
+@dataclass(slots=True)
+class Backlog:
+    """Documents received and not finished, over virtual time."""
+
+    current: int = 0
+    peak: int = 0
+    points: list[tuple[float, int]] = field(default_factory=list)
+    by_node: dict[str, int] = field(default_factory=dict)
+    peak_by_node: dict[str, int] = field(default_factory=dict)
+
+    def move(self, now: float, node: str, delta: int) -> None:
+        self.current += delta
+        self.peak = max(self.peak, self.current)
+        value = self.by_node.get(node, 0) + delta
+        self.by_node[node] = value
+        if value > self.peak_by_node.get(node, 0):
+            self.peak_by_node[node] = value
+        if self.points and self.points[-1][0] == now:
+            self.points[-1] = (now, self.current)
+        else:
+            self.points.append((now, self.current))
+
+
+class ClerkPool:
+    """The clerks of every node, created when a node first receives something."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int, act: Act) -> None:
+        self.env, self.scenario, self.registry, self.seed, self.act = env, scenario, registry, seed, act
+        self.backlog = Backlog()
+        self.refused = 0  # actions the fabric could not perform (e.g. the document was quarantined)
+        self._desks: dict[str, tuple[simpy.Resource, ClerkSpec, random.Random]] = {}
+
+    def _desk(self, node: str) -> tuple[simpy.Resource, ClerkSpec, random.Random]:
+        desk = self._desks.get(node)
+        if desk is None:
+            code = OrganId.parse(node)
+            agency = self.registry.get(code)
+            spec = self.scenario.clerk_spec(agency.kind) if agency is not None else self.scenario.clerks
+            desk = (simpy.Resource(self.env, capacity=spec.count), spec, random.Random(f"{self.seed}:clerk:{node}"))
+            self._desks[node] = desk
+        return desk
+
+    def arrived(self, node: str, document_id: str) -> None:
+        """A document reached ``node``: a clerk will handle it."""
+        self.backlog.move(self.env.now, node, +1)
+        self.env.process(self._handle(node, document_id))
+
+    def _handle(self, node: str, document_id: str) -> Generator[Any, Any, None]:
+        resource, spec, rng = self._desk(node)
+        calendar = self.scenario.calendar
+        with resource.request() as turn:
+            yield turn
+            for step, dist in spec.steps:
+                finish = calendar.add(self.env.now, sample_minutes(dist, rng) * 60.0)
+                yield self.env.timeout(finish - self.env.now)
+                if step == "accept" and spec.reject_rate and rng.random() < spec.reject_rate:
+                    self._finish(node, document_id, "reject")
+                    return
+                if not self.act(node, document_id, step):
+                    self.refused += 1
+                    self.backlog.move(self.env.now, node, -1)
+                    return
+            self.backlog.move(self.env.now, node, -1)
+
+    def _finish(self, node: str, document_id: str, action: str) -> None:
+        if not self.act(node, document_id, action):
+            self.refused += 1
+        self.backlog.move(self.env.now, node, -1)

@@ -1,0 +1,154 @@
+"""Model fidelity (``--fidelity model``): the same domain code without XML, store or transport.
+
+Routes come from the domain's route planner (``plan_route``), a received document's state moves through
+the domain's INBOUND lifecycle table, hops take the ``LinkModel``'s latency, loss, polling and outages, and a
+failed hop is retried with the engine's back-off (``retry_delay`` doubled per attempt, capped) until the
+retry budget is spent.  What it leaves out: status messages do not travel (the sender's view is the
+recipient's state, at once), and nothing is persisted.  It exists to explore big scenarios quickly; the
+full fidelity is the reference.
+Must not import lxml, sqlalchemy, docflow.store, docflow.xml, docflow.services or docflow.transports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+
+import simpy
+
+from docflow.domain.envelope import Code, Envelope
+from docflow.domain.ids import OrganId
+from docflow.domain.lifecycle import INBOUND, InboundState
+from docflow.domain.registry import Registry
+from docflow.domain.routing import Route, plan_route
+from docflow.errors import LifecycleError
+from docflow.sim.outcome import DeliveryRecord, Outcome
+from docflow.sim.scenario import Scenario
+from docflow.sim.traffic import Dispatch
+from docflow.sim.transport import LinkModel
+
+#: clerk action -> INBOUND event (the engine's ``operations.ACTIONS`` without the status codes)
+EVENTS = {"accept": "accept", "reject": "reject", "assign": "assign", "start": "process", "complete": "complete"}
+#: the sender's view of a delivery, from the recipient's state
+DELIVERY_VIEW = {InboundState.RECEIVED: "arrived"}
+
+Arrived = Callable[[str, str], None]
+RETRY_CAP = 3600.0
+
+
+class ModelFabric:
+    """A network of timed hops over the domain's routes and lifecycles."""
+
+    fidelity = "model"
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int) -> None:
+        self.env, self.scenario, self.registry = env, scenario, registry
+        self.link = LinkModel.of(scenario, seed, "link")
+        self.on_arrival: Arrived = lambda node, document: None
+        self.outcome = Outcome()
+        self._routes: dict[tuple[str, str], Route] = {}
+        self._sent: list[tuple[Dispatch, str]] = []
+        self._inbound: dict[tuple[str, str], InboundState] = {}
+        self._times: dict[tuple[str, str, str], float] = {}  # (document, recipient, what) -> when
+        self._ends: dict[tuple[str, str], str] = {}  # (document, recipient) -> dead | lost
+
+    def _route(self, sender: str, recipient: str) -> Route:
+        key = (sender, recipient)
+        found = self._routes.get(key)
+        if found is None:
+            found = plan_route(self.registry, OrganId.parse(sender), OrganId.parse(recipient), self.scenario.policy)
+            self._routes[key] = found
+        return found
+
+    def send(self, dispatch: Dispatch) -> None:
+        start = self.scenario.calendar.start
+        day = (start + timedelta(seconds=self.env.now)).date()
+        document_id = Envelope.compose_document_id(OrganId.parse(dispatch.sender), day, Code.parse(dispatch.code))
+        self._sent.append((dispatch, document_id))
+        for recipient in dispatch.recipients:
+            self.env.process(self._deliver(document_id, dispatch.sender, recipient))
+
+    def _deliver(self, document_id: str, sender: str, recipient: str) -> Generator[Any, Any, None]:
+        env, link, net = self.env, self.link, self.scenario.network
+        hops = [str(h) for h in self._route(sender, recipient).hops]
+        for here, there in pairwise(hops):
+            attempts = 0
+            while True:
+                attempts += 1
+                self.outcome.messages_sent += 1
+                lost = link.lost()
+                if (
+                    link.is_down(here, env.now)
+                    or link.is_down(there, env.now)
+                    or (lost and self.scenario.faults.loss_mode == "retry")
+                ):
+                    self.outcome.send_failures += 1
+                    self.outcome.messages_sent -= 1
+                    self.outcome.lost_messages += lost
+                    if attempts >= net.retry_budget:
+                        self._ends[(document_id, recipient)] = "dead"
+                        return
+                    yield env.timeout(min(net.retry_delay * 2 ** (attempts - 1), RETRY_CAP))
+                    continue
+                if lost:
+                    self.outcome.lost_messages += 1
+                    self._ends[(document_id, recipient)] = "lost"
+                    return
+                if link.duplicated():
+                    self.outcome.duplicates += 1
+                delay = link.latency(here, there, env.now)
+                yield env.timeout(delay)
+                back = link.up_again(there, env.now)  # queued for a node that went down meanwhile
+                if back > env.now:
+                    yield env.timeout(back - env.now)
+                break
+        self._inbound[(document_id, recipient)] = InboundState.RECEIVED
+        self._times[(document_id, recipient, "arrived")] = env.now
+        self.on_arrival(recipient, document_id)
+
+    def act(self, node: str, document_id: str, action: str) -> bool:
+        key = (document_id, node)
+        state = self._inbound.get(key)
+        if state is None:
+            return False
+        try:
+            self._inbound[key] = INBOUND.fire(state, EVENTS[action], document=document_id)
+        except LifecycleError:
+            return False
+        if action in ("complete", "reject"):
+            self._times[(document_id, node, action)] = self.env.now
+        return True
+
+    def collect(self) -> Outcome:
+        out = self.outcome
+        out.documents = len(self._sent)
+        for dispatch, document_id in self._sent:
+            for recipient in dispatch.recipients:
+                key = (document_id, recipient)
+                state = self._inbound.get(key)
+                if state is not None:
+                    outcome, status = "delivered", DELIVERY_VIEW.get(state, state.value)
+                else:
+                    outcome = self._ends.get(key, "in_flight")
+                    status = "dead" if outcome == "dead" else "sent"
+                out.records.append(
+                    DeliveryRecord(
+                        document_id,
+                        dispatch.sender,
+                        recipient,
+                        dispatch.kind,
+                        dispatch.document_type,
+                        dispatch.at,
+                        self._times.get((*key, "arrived")),
+                        self._times.get((*key, "complete")),
+                        self._times.get((*key, "reject")),
+                        outcome,
+                        status,
+                    )
+                )
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""

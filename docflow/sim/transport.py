@@ -1,0 +1,162 @@
+"""The simulated wire: a link model (latency, pull polling, loss, outages) and the engine transport built on it.
+
+``LinkModel`` decides, from seeded randomness and the scenario, how long a hop takes, whether a send is
+lost and whether a node is down; both fidelities use it.  ``SimTransport`` is a real ``Transport`` over a
+``MemoryBroker`` for full fidelity: the broker holds the queues (latency through ``FaultPlan.latency``,
+outages through ``FaultPlan.outages``), the wrapper adds loss, refuses sends *from* a node that is down,
+and tells the driver when messages become visible, which hop senders must retry, and which documents
+reached their final recipient.
+Must not import simpy, lxml, sqlalchemy or docflow.store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from docflow.domain.ids import OrganId, Tier
+from docflow.errors import TransportUnavailableError
+from docflow.services.wire import DESTINATION, DOCUMENT, EDOC
+from docflow.sim.scenario import Scenario
+from docflow.transports.base import Delivery, Message, TransportBase
+from docflow.transports.memory import FaultPlan, MemoryBroker, MemoryTransport
+
+
+@dataclass(slots=True)
+class LinkModel:
+    """Per-hop behaviour of the network, deterministic for a seed and a call sequence."""
+
+    scenario: Scenario
+    rng: random.Random
+    outages: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    _tiers: dict[str, Tier] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, scenario: Scenario, seed: int, stream: str) -> LinkModel:
+        outages: dict[str, list[tuple[float, float]]] = {}
+        for outage in scenario.faults.outages:
+            outages.setdefault(str(outage.node), []).append((outage.start, outage.end))
+        return cls(scenario, random.Random(f"{seed}:{stream}"), outages)
+
+    def tier(self, node: str) -> Tier:
+        found = self._tiers.get(node)
+        if found is None:
+            found = self._tiers[node] = OrganId.parse(node).tier
+        return found
+
+    def latency(self, sender: str, recipient: str, now: float) -> float:
+        """Seconds until a message sent now over ``sender → recipient`` can be received."""
+        net = self.scenario.network
+        delay = net.latency + (self.rng.random() * net.jitter if net.jitter else 0.0)
+        if self.scenario.pull and self.tier(sender) is Tier.CENTRAL and self.tier(recipient) is Tier.PROVINCE:
+            # the provincial side pulls from the central one: the message waits for the next poll
+            interval = self.scenario.poll_interval
+            ready = now + delay
+            ticks = -(-ready // interval)
+            delay = ticks * interval - now
+        return delay
+
+    def lost(self) -> bool:
+        rate = self.scenario.faults.loss_rate
+        return bool(rate) and self.rng.random() < rate
+
+    def duplicated(self) -> bool:
+        rate = self.scenario.faults.duplicate_rate
+        return bool(rate) and self.rng.random() < rate
+
+    def is_down(self, node: str, now: float) -> bool:
+        return any(start <= now < end for start, end in self.outages.get(node, ()))
+
+    def up_again(self, node: str, now: float) -> float:
+        """When ``node`` is reachable again (``now`` if it is up)."""
+        for start, end in self.outages.get(node, ()):
+            if start <= now < end:
+                return self.up_again(node, end)
+        return now
+
+    def outage_ends(self) -> list[tuple[float, str]]:
+        return sorted((end, node) for node, windows in self.outages.items() for _, end in windows)
+
+
+Arrival = Callable[[str, str, int], None]
+
+
+class SimTransport(TransportBase):
+    """A ``MemoryTransport`` whose link is a ``LinkModel``, with the bookkeeping a virtual-time driver needs."""
+
+    def __init__(self, link: LinkModel, clock: Callable[[], float], on_arrival: Arrival) -> None:
+        self.link = link
+        self.clock = clock
+        self.on_arrival = on_arrival
+        plan = FaultPlan(latency=self._latency, outages=link.outages)
+        self.broker = MemoryBroker(clock=clock, faults=plan, rng=random.Random(0))
+        self.inner = MemoryTransport(self.broker)
+        self._due: list[tuple[float, str]] = []  # (visible at, recipient)
+        self.failed_senders: set[str] = set()
+        self.lost: set[tuple[str, str]] = set()  # (document, destination) of silently lost documents
+        self.lost_messages = 0
+        self.duplicated = 0
+        self._arrived: set[tuple[str, str, int]] = set()
+
+    def _latency(self, message: Message) -> float:
+        now = self.clock()
+        delay = self.link.latency(message.sender, message.recipient, now)
+        heapq.heappush(self._due, (now + delay, message.recipient))
+        return delay
+
+    # -- the Transport protocol ------------------------------------------------------------------
+    def send(self, message: Message) -> None:
+        now = self.clock()
+        if self.link.is_down(message.sender, now):
+            self.failed_senders.add(message.sender)
+            raise TransportUnavailableError(f"node {message.sender} is down", node=message.sender)
+        if self.link.lost():
+            self.lost_messages += 1
+            if self.link.scenario.faults.loss_mode == "retry":
+                self.failed_senders.add(message.sender)
+                raise TransportUnavailableError(f"link {message.sender} → {message.recipient} lost the message")
+            if message.kind == EDOC:
+                self.lost.add((message.headers.get(DOCUMENT, ""), message.headers.get(DESTINATION, "")))
+            return
+        try:
+            self.inner.send(message)
+            if self.link.duplicated():
+                self.duplicated += 1
+                self.inner.send(message)
+        except TransportUnavailableError:
+            self.failed_senders.add(message.sender)
+            raise
+
+    def receive(self, node: str, *, limit: int = 100) -> list[Delivery]:
+        return self.inner.receive(node, limit=limit)
+
+    def ack(self, delivery: Delivery) -> None:
+        self.inner.ack(delivery)
+        message = delivery.message
+        if message.kind == EDOC and message.headers.get(DESTINATION) == delivery.node:
+            key = (delivery.node, message.headers.get(DOCUMENT, ""), int(message.headers.get("business", "0")))
+            if key not in self._arrived:
+                self._arrived.add(key)
+                self.on_arrival(*key)
+
+    def nack(self, delivery: Delivery, *, requeue: bool = True) -> None:
+        self.inner.nack(delivery, requeue=requeue)
+
+    def pending(self, node: str) -> int:
+        return self.inner.pending(node)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    # -- for the driver ----------------------------------------------------------------------------
+    def next_due(self) -> float | None:
+        return self._due[0][0] if self._due else None
+
+    def pop_due(self, now: float) -> set[str]:
+        """Recipients whose messages have become visible by ``now``."""
+        nodes: set[str] = set()
+        while self._due and self._due[0][0] <= now:
+            nodes.add(heapq.heappop(self._due)[1])
+        return nodes
