@@ -11,6 +11,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from docflow.domain.ids import OrganId, organ_id
 from docflow.errors import DocflowError
 from docflow.services.context import Context
 from docflow.services.operations import act, amend, answer, draft, recall, send
-from docflow.services.receiver import Intake, Pending, apply_batch, flush
+from docflow.services.receiver import Intake, Pending, apply_safely, flush
 from docflow.services.relay import Failure, Push, dispatch, lease, settle
 from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Store
 
@@ -117,32 +118,22 @@ class Network:
             # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
             # coming back): keep watching it while the transport says anything is pending there.
             self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
-            failed_nodes: set[str] = set()
             pending = Pending()
+            rows: list[OutboxMessage] = []
             try:
-                with ctx.store.unit_of_work() as repo:
+                with ctx.store.unit_of_work() if claims else nullcontext() as repo:
                     for node, deliveries in claims.items():
-                        mark = pending.mark()
-                        try:
-                            with repo.savepoint():
-                                intake = apply_batch(ctx, repo, node, deliveries, pending)
-                        except DocflowError:
-                            pending.rewind(mark)
-                            failed_nodes.add(node)  # rolled back alone; its messages come back later
-                            continue
-                        activity.intake.add(intake)
-                    rows = flush(ctx, repo, pending)
+                        activity.intake.add(apply_safely(ctx, repo, node, deliveries, pending))
+                    if claims:
+                        rows = flush(ctx, repo, pending)
             except BaseException:
                 for deliveries in claims.values():
                     for delivery in deliveries:
                         ctx.transport.nack(delivery)
                 raise
-            for node, deliveries in claims.items():
+            for deliveries in claims.values():
                 for delivery in deliveries:
-                    if node in failed_nodes:
-                        ctx.transport.nack(delivery)
-                    else:
-                        ctx.transport.ack(delivery)
+                    ctx.transport.ack(delivery)
             outgoing: dict[str, list[OutboxMessage]] = {}
             for row in rows:
                 outgoing.setdefault(row.node, []).append(row)
@@ -157,6 +148,8 @@ class Network:
             activity.send_failures += push.failed
             activity.dead += push.dead
             self._inbox.update(push.recipients)
+            if push.dead:
+                self.wake()  # a hop that gave up queued a 02 for the sender
         return activity
 
     def wake(self) -> None:
@@ -172,6 +165,7 @@ class Network:
     def run_until_idle(self, *, max_rounds: int = 100_000) -> Activity:
         """Step until a round moves nothing; messages waiting for a later time stay where they are."""
         total = Activity()
+        self.wake()  # retries and lapsed leases that fell due while the clock moved
         for _ in range(max_rounds):
             activity = self.step()
             total.rounds += 1
@@ -224,6 +218,7 @@ class Node:
         priority: Priority = Priority.NORMAL,
         attachments: Sequence[tuple[str, bytes, str]] = (),
         business: Business | None = None,
+        place: str = "",
     ) -> Envelope:
         """An envelope from this node, ready for ``send``."""
         parsed = Code.parse(code) if isinstance(code, str) else code
@@ -239,6 +234,7 @@ class Node:
             priority=priority,
             attachments=attachments,
             business=business,
+            place=place,
         )
 
     def send(self, envelope: Envelope | None = None, /, **draft_args: Any) -> str:

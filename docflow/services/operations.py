@@ -58,8 +58,10 @@ def draft(
     priority: Priority = Priority.NORMAL,
     attachments: Sequence[tuple[str, bytes, str]] = (),
     business: Business | None = None,
+    place: str = "",
 ) -> Envelope:
-    """The envelope ``node`` would send: headers from the registry, DocumentId composed, first TraceHeader."""
+    """The envelope ``node`` would send: headers from the registry, DocumentId composed, first TraceHeader;
+    ``place`` is where it is promulgated (PromulgationInfo/Place)."""
     now = ctx.clock.now()
     sender = ctx.organization(node)
     unique = list(dict.fromkeys(str(organ_id(r)) for r in recipients))
@@ -75,7 +77,7 @@ def draft(
         document_id=Envelope.compose_document_id(sender.organ_id, now.date(), code),
         code=code,
         subject=subject,
-        promulgation=PromulgationInfo(place=sender.organization_in_charge or "", date=now.date()),
+        promulgation=PromulgationInfo(place=place, date=now.date()),
         document_type=document_type or DocumentType(18, None, "Công văn"),
         content=content,
         due_date=due_date,
@@ -102,12 +104,16 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
             Delivery(node, document_id, r, DeliveryState.QUEUED, now, route=ctx.route(node, r).encode())
             for r in recipients
         )
-        repo.enqueue(
-            outbox_row(ctx, node, document_routing(ctx, node, r, document_id, business), body, now) for r in recipients
-        )
+        rounds: dict[str, int] = {}
         if business != BusinessDocType.NEW:
             original = envelope.business.document_id
-            _request_amendments(repo, node, original, recipients, business, now, document_id, envelope.business.reason)
+            rounds = _request_amendments(
+                repo, node, original, recipients, business, now, document_id, envelope.business.reason
+            )
+        repo.enqueue(
+            outbox_row(ctx, node, document_routing(ctx, node, r, document_id, business, rounds.get(r, 0)), body, now)
+            for r in recipients
+        )
         repo.append_events(
             event(node, now, "sent", document_id=document_id, recipient=r, detail={"business": business})
             for r in recipients
@@ -124,12 +130,16 @@ def _request_amendments(
     now: datetime,
     amending: str,
     reason: str,
-) -> None:
+) -> dict[str, int]:
+    """A new request round per recipient (a renewed request is a new amendment record); returns the rounds."""
+    rounds: dict[str, int] = {}
     for recipient in recipients:
-        if repo.get_amendment(node, original, recipient, business) is None:
-            repo.add_amendment(
-                Amendment(node, original, recipient, business, AmendmentState.REQUESTED, now, amending, reason)
-            )
+        round = repo.next_amendment_round(node, original, recipient, business)
+        repo.add_amendment(
+            Amendment(node, original, recipient, business, AmendmentState.REQUESTED, now, amending, reason, round)
+        )
+        rounds[recipient] = round
+    return rounds
 
 
 def act(ctx: Context, node: str, document_id: str, action: str, *, description: str = "", business: int = 0) -> str:
@@ -185,7 +195,7 @@ def recall(ctx: Context, node: str, document_id: str, *, reason: str, recipients
     business = int(BusinessDocType.REVOKE)
     with ctx.store.unit_of_work() as repo:
         targets = _recipients_of(repo, node, document_id, recipients)
-        _request_amendments(repo, node, document_id, targets, business, now, "", reason)
+        rounds = _request_amendments(repo, node, document_id, targets, business, now, "", reason)
         repo.enqueue(
             status_row(
                 ctx,
@@ -197,6 +207,7 @@ def recall(ctx: Context, node: str, document_id: str, *, reason: str, recipients
                 now=now,
                 description=reason,
                 business=business,
+                round=rounds[r],
             )
             for r in targets
         )
@@ -239,7 +250,7 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
             after = INBOUND.fire(before, amendment_effect(kind), document=document_id)
             if after is not before:
                 repo.set_inbound_state(node, document_id, old=before, new=after, now=now)
-        repo.set_amendment_state(node, document_id, node, business, old=old, new=new, now=now)
+        repo.set_amendment_state(node, document_id, node, business, old=old, new=new, now=now, round=amendment.round)
         sender = original.sender if original is not None else _sender_of(document_id)
         code = StatusCode.AGREED if agree else StatusCode.REFUSED
         repo.append_events(
@@ -267,6 +278,7 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
                     now=now,
                     description=reason,
                     business=business,
+                    round=amendment.round,
                 )
             ]
         )

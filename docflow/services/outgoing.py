@@ -43,10 +43,12 @@ def outbox_row(ctx: Context, node: str, routing: Routing, body: bytes, now: date
 route_of = functools.lru_cache(maxsize=65536)(Route.decode)
 
 
-def document_routing(ctx: Context, origin: str, destination: str, document_id: str, business: int) -> Routing:
+def document_routing(
+    ctx: Context, origin: str, destination: str, document_id: str, business: int, round: int = 0
+) -> Routing:
     """Routing facts of a document from ``origin`` to ``destination``."""
     route = ctx.route(origin, destination)
-    return Routing(EDOC, origin, destination, route.encode(), document_id, business)
+    return Routing(EDOC, origin, destination, route.encode(), document_id, business, round=round)
 
 
 def response_for(document_id: str, original_sender: str) -> ResponseFor:
@@ -74,8 +76,11 @@ def status_row(
     now: datetime,
     description: str = "",
     business: int = 0,
+    regarding: str = "",
+    round: int = 0,
 ) -> OutboxMessage:
-    """Enqueue-ready status message from ``node`` to ``to`` about document ``about``."""
+    """Enqueue-ready status message from ``node`` to ``to`` about document ``about`` (``regarding`` names the
+    recipient of the delivery concerned when it is not ``node``; ``round`` the amendment round answered)."""
     message = StatusMessage(
         sender=ctx.organization(node),
         response_for=response_for(about, original_sender),
@@ -84,7 +89,7 @@ def status_row(
         description=description or code.label,
     )
     route = ctx.route(node, to)
-    routing = Routing(STATUS_KIND, node, to, route.encode(), about, business, code.value)
+    routing = Routing(STATUS_KIND, node, to, route.encode(), about, business, code.value, regarding, round)
     return outbox_row(ctx, node, routing, write_status(message), now)
 
 

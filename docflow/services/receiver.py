@@ -88,7 +88,7 @@ def process_inbox(ctx: Context, node: str) -> tuple[Intake, list[OutboxMessage]]
     try:
         with ctx.store.unit_of_work() as repo:
             pending = Pending()
-            intake = apply_batch(ctx, repo, node, claimed, pending)
+            intake = apply_safely(ctx, repo, node, claimed, pending)
             rows = flush(ctx, repo, pending)
     except BaseException:
         for delivery in claimed:
@@ -121,6 +121,54 @@ def apply_batch(ctx: Context, repo: Repository, node: str, claimed: list[Transpo
         fresh.discard(routing.key)  # a second copy in the same batch is a duplicate too
         _take(ctx, repo, out, node, delivery, routing, now, intake)
     return intake
+
+
+def apply_safely(ctx: Context, repo: Repository, node: str, claimed: list[TransportDelivery], out: Pending) -> Intake:
+    """``apply_batch`` in a savepoint; if the batch fails, apply its messages one by one, each in its own
+    savepoint, and quarantine any message that still fails (with its reason) so it cannot block the queue."""
+    mark = out.mark()
+    try:
+        with repo.savepoint():
+            return apply_batch(ctx, repo, node, claimed, out)
+    except DocflowError:
+        out.rewind(mark)
+    intake = Intake()
+    for delivery in claimed:
+        mark = out.mark()
+        try:
+            with repo.savepoint():
+                intake.add(apply_batch(ctx, repo, node, [delivery], out))
+        except DocflowError as exc:
+            out.rewind(mark)
+            intake.received += 1
+            intake.quarantined += 1
+            _quarantine_failure(ctx, repo, out, node, delivery, exc)
+    return intake
+
+
+def _quarantine_failure(
+    ctx: Context, repo: Repository, out: Pending, node: str, delivery: TransportDelivery, exc: DocflowError
+) -> None:
+    message = delivery.message
+    now = ctx.clock.now()
+    reason = f"could not be applied: {exc}"
+    with repo.savepoint():
+        repo.quarantine(QuarantineEntry(node, now, reason[:2000], message.body, message.sender))
+        try:
+            routing = Routing.from_headers(message.kind, message.headers)
+        except TransportError:
+            routing = None
+        if routing is not None:  # remember it, so a redelivery of the same message is not tried again
+            repo.remember_receipts(node, [routing.key], now=now)
+        out.events.append(
+            event(
+                node,
+                now,
+                "quarantined",
+                document_id=routing.document_id if routing else "",
+                detail={"reason": reason[:500], "message": message.message_id},
+            )
+        )
 
 
 def flush(ctx: Context, repo: Repository, out: Pending) -> list[OutboxMessage]:
@@ -211,6 +259,7 @@ def _refuse(
                     now=now,
                     description=f"Văn bản không hợp lệ: {reason}"[:500],
                     business=routing.business,
+                    regarding=routing.destination if routing.destination != node else "",
                 )
             ]
         )
@@ -245,17 +294,8 @@ def _apply_document(
     ]
     if business != BusinessDocType.NEW:
         original = envelope.business.document_id
-        repo.add_amendment(
-            Amendment(
-                node,
-                original,
-                node,
-                business,
-                AmendmentState.REQUESTED,
-                now,
-                envelope.document_id,
-                envelope.business.reason,
-            )
+        _record_request(
+            repo, node, original, business, routing.round, now, envelope.document_id, envelope.business.reason
         )
         rows.append(
             event(
@@ -284,6 +324,17 @@ def _apply_document(
     )
 
 
+def _record_request(
+    repo: Repository, node: str, original: str, business: int, round: int, now: datetime, amending: str, reason: str
+) -> None:
+    """The receiver's record of a recall / update / replacement request (one per round; a repeat is kept once)."""
+    round = round or repo.next_amendment_round(node, original, node, business)
+    if repo.get_amendment(node, original, node, business, round) is None:
+        repo.add_amendment(
+            Amendment(node, original, node, business, AmendmentState.REQUESTED, now, amending, reason, round)
+        )
+
+
 def _not_addressed(node: str, envelope: Envelope) -> XMLError:
     from docflow.errors import ValidationError, Violation
 
@@ -305,24 +356,13 @@ def _apply_status(
     intake: Intake,
 ) -> None:
     document_id = status.response_for.document_id or routing.document_id
-    reporter = routing.origin
+    reporter = routing.regarding or routing.origin  # a hop that refused a document reports for its recipient
     code = status.status
     detail = {"from": reporter, "description": status.description[:500], "business": routing.business}
     if code is StatusCode.RECALLED:  # at the receiver: the sender asks to withdraw the document
-        found = repo.get_amendment(node, document_id, node, int(BusinessDocType.REVOKE))
-        if found is None:
-            repo.add_amendment(
-                Amendment(
-                    node,
-                    document_id,
-                    node,
-                    int(BusinessDocType.REVOKE),
-                    AmendmentState.REQUESTED,
-                    now,
-                    "",
-                    status.description,
-                )
-            )
+        _record_request(
+            repo, node, document_id, int(BusinessDocType.REVOKE), routing.round, now, "", status.description
+        )
         out.events.extend(
             [
                 event(
@@ -338,7 +378,7 @@ def _apply_status(
         )
         return
     if code in (StatusCode.AGREED, StatusCode.REFUSED):
-        _apply_reply(repo, out, node, document_id, reporter, routing.business, code, now, detail, intake)
+        _apply_reply(repo, out, node, document_id, reporter, routing, code, now, detail, intake)
         return
     current = repo.get_delivery(node, document_id, reporter)
     if current is None:
@@ -399,14 +439,15 @@ def _apply_reply(
     node: str,
     document_id: str,
     reporter: str,
-    business: int,
+    routing: Routing,
     code: StatusCode,
     now: datetime,
     detail: dict,
     intake: Intake,
 ) -> None:
-    """A receiver's 15/16 to this node's recall, update or replacement."""
-    amendment = repo.get_amendment(node, document_id, reporter, business)
+    """A receiver's 15/16 to this node's recall, update or replacement (of the round it names)."""
+    business = routing.business
+    amendment = repo.get_amendment(node, document_id, reporter, business, routing.round or None)
     if amendment is None:
         intake.conflicts += 1
         out.events.extend(
@@ -443,7 +484,9 @@ def _apply_reply(
         )
         return
     if new is not old:
-        repo.set_amendment_state(node, document_id, reporter, business, old=old, new=new, now=now)
+        repo.set_amendment_state(
+            node, document_id, reporter, business, old=old, new=new, now=now, round=amendment.round
+        )
         if new is AmendmentState.AGREED:
             _apply_effect(repo, out, node, document_id, reporter, BusinessDocType(business), now)
     out.events.extend(

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from docflow.domain.lifecycle import DELIVERY, DeliveryState
+from docflow.domain.status import StatusCode
 from docflow.errors import IllegalTransitionError, TransportError
 from docflow.services.context import Context
-from docflow.services.outgoing import event
-from docflow.services.wire import DESTINATION, DOCUMENT, EDOC, ORIGIN
+from docflow.services.outgoing import event, status_row
+from docflow.services.wire import BUSINESS, DESTINATION, DOCUMENT, EDOC, ORIGIN
 from docflow.store import OutboxMessage, Repository
 from docflow.transports.base import Message
 
@@ -60,17 +61,17 @@ def settle(ctx: Context, repo: Repository, sent: list[OutboxMessage], failed: li
     """Record what ``dispatch`` did, for rows of any nodes, in the caller's unit of work."""
     now = ctx.clock.now()
     repo.mark_sent_messages([row.message_id for row in sent], now)
-    first_hops: dict[str, list[tuple[str, str]]] = {}
+    first_hops: list[tuple[str, str, str]] = []
     for row in sent:
         push.sent += 1
         push.recipients.add(row.recipient)
         if _is_origin(row, row.node):
-            first_hops.setdefault(row.node, []).append((row.headers[DOCUMENT], row.headers[DESTINATION]))
-    for node, keys in first_hops.items():
+            first_hops.append((row.node, row.headers[DOCUMENT], row.headers[DESTINATION]))
+    if first_hops:
         # The machine decides once per source state; the store applies it to every row still in that state
         # (a row a status has already moved on is left alone: "send" is legal only from these states).
         for old, name in ((DeliveryState.QUEUED, "send"), (DeliveryState.RETRYING, "resend")):
-            repo.advance_deliveries(node, keys, old=old, new=DELIVERY.fire(old, name), now=now)
+            repo.advance_deliveries(first_hops, old=old, new=DELIVERY.fire(old, name), now=now)
     for row, exc in failed:
         if _fail(ctx, repo, row.node, row, exc, now):
             push.dead += 1
@@ -100,6 +101,7 @@ def _fail(ctx: Context, repo: Repository, node: str, row: OutboxMessage, exc: Tr
     document_id, recipient = row.headers.get(DOCUMENT, ""), row.headers.get(DESTINATION, "")
     budget = ctx.settings.retry_budget
     dead = row.attempts >= budget
+    retry_at = now + timedelta(seconds=ctx.retry_delay(row.attempts))
     if _is_origin(row, node):
         delivery = repo.get_delivery(node, document_id, recipient)
         if delivery is not None:
@@ -108,14 +110,42 @@ def _fail(ctx: Context, repo: Repository, node: str, row: OutboxMessage, exc: Tr
                 new = DELIVERY.fire(old, "fail", document=document_id, attempts=row.attempts, budget=budget)
             except IllegalTransitionError:
                 new = old  # already past sending (a status arrived): the failed hop is moot
-            if new is not old:
-                repo.set_delivery_state(node, document_id, recipient, old=old, new=new, now=now, count_attempt=True)
+            else:  # every failed attempt is counted, also a second one while already retrying
+                repo.set_delivery_state(
+                    node,
+                    document_id,
+                    recipient,
+                    old=old,
+                    new=new,
+                    now=now,
+                    next_attempt_at=None if new is DeliveryState.DEAD else retry_at,
+                    count_attempt=True,
+                )
             dead = new is DeliveryState.DEAD or (dead and new is old)
     detail = {"message": row.message_id, "to": row.recipient, "error": str(exc)[:300], "attempts": row.attempts}
     if dead:
         repo.mark_sent_messages([row.message_id], now)
         repo.append_events([event(node, now, "dead", document_id=document_id, recipient=recipient, detail=detail)])
+        origin = row.headers.get(ORIGIN, "")
+        if row.kind == EDOC and not _is_origin(row, node) and origin:
+            # A forwarding node gives up: the sender hears it as a 02 for that recipient, so the delivery ends.
+            repo.enqueue(
+                [
+                    status_row(
+                        ctx,
+                        node,
+                        about=document_id,
+                        original_sender=origin,
+                        to=origin,
+                        code=StatusCode.REJECTED,
+                        now=now,
+                        description=f"Không chuyển tiếp được tới {row.recipient}: {exc}"[:500],
+                        business=int(row.headers.get(BUSINESS, "0")),
+                        regarding=recipient,
+                    )
+                ]
+            )
         return True
-    repo.retry_messages([row.message_id], now + timedelta(seconds=ctx.retry_delay(row.attempts)))
+    repo.retry_messages([row.message_id], retry_at)
     repo.append_events([event(node, now, "send-failed", document_id=document_id, recipient=recipient, detail=detail)])
     return False

@@ -21,6 +21,8 @@ ROUTE = "route"
 DOCUMENT = "document"
 BUSINESS = "business"
 STATUS = "status"
+REGARDING = "regarding"
+ROUND = "round"
 
 EDOC = "edoc"
 STATUS_KIND = "status"
@@ -37,6 +39,8 @@ class Routing:
     document_id: str
     business: int = 0
     status: str = ""
+    regarding: str = ""  # a status about a delivery to another node (a 02 from a hop that refused it)
+    round: int = 0  # the amendment round a recall / update / replacement request or its answer belongs to
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -48,6 +52,10 @@ class Routing:
         }
         if self.status:
             headers[STATUS] = self.status
+        if self.regarding:
+            headers[REGARDING] = self.regarding
+        if self.round:
+            headers[ROUND] = str(self.round)
         return headers
 
     @classmethod
@@ -61,6 +69,8 @@ class Routing:
                 document_id=headers[DOCUMENT],
                 business=int(headers.get(BUSINESS, "0")),
                 status=headers.get(STATUS, ""),
+                regarding=headers.get(REGARDING, ""),
+                round=int(headers.get(ROUND, "0")),
             )
         except (KeyError, ValueError) as exc:
             raise TransportError(f"message lacks docflow routing header {exc}") from None
@@ -70,7 +80,9 @@ class Routing:
         """The idempotency key: the same document or status for the same destination is the same key."""
         if self.kind == EDOC:
             return f"edoc|{self.document_id}|{self.business}|{self.origin}|{self.destination}"
-        return f"status|{self.document_id}|{self.business}|{self.origin}|{self.destination}|{self.status}"
+        extra = f"|{self.regarding}" if self.regarding else ""
+        extra += f"|r{self.round}" if self.round else ""
+        return f"status|{self.document_id}|{self.business}|{self.origin}|{self.destination}|{self.status}{extra}"
 
     def message_id(self, hop_sender: str) -> str:
         """A transport message id: stable for retries of the same hop, distinct per hop."""

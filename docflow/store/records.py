@@ -132,6 +132,7 @@ class Amendment:
     updated_at: datetime
     amending_document_id: str = ""
     reason: str = ""
+    round: int = 1
     id: int | None = None
 
 

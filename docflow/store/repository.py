@@ -61,7 +61,9 @@ _REMEMBER = {
     d: stmt.on_conflict_do_nothing().execution_options(preserve_rowcount=True) for d, stmt in _INSERT["inbox"].items()
 }
 _REMEMBER_MANY = {
-    d: stmt.on_conflict_do_nothing().returning(inbox.c.idempotency_key, sort_by_parameter_order=True)
+    # No parameter ordering is asked for: only the set of new keys matters, and without it SQLAlchemy sends
+    # one multi-row INSERT ... RETURNING instead of one statement per key.
+    d: stmt.on_conflict_do_nothing().returning(inbox.c.idempotency_key)
     for d, stmt in _INSERT["inbox"].items()
 }
 _NEW_HEAD = {d: stmt.on_conflict_do_nothing() for d, stmt in _INSERT["chain_heads"].items()}
@@ -139,10 +141,11 @@ _AMENDMENT_KEY = and_(
     amendments.c.recipient == bindparam("k_rcpt"),
     amendments.c.business_type == bindparam("k_type"),
 )
-_GET_AMENDMENT = select(amendments).where(_AMENDMENT_KEY)
+_GET_AMENDMENT = select(amendments).where(_AMENDMENT_KEY, amendments.c.round == bindparam("k_round"))
+_LATEST_AMENDMENT = select(amendments).where(_AMENDMENT_KEY).order_by(amendments.c.round.desc()).limit(1)
 _SET_AMENDMENT = (
     update(amendments)
-    .where(_AMENDMENT_KEY, amendments.c.state == bindparam("k_old"))
+    .where(_AMENDMENT_KEY, amendments.c.round == bindparam("k_round"), amendments.c.state == bindparam("k_old"))
     .values(state=bindparam("new"), updated_at=bindparam("now"))
 )
 
@@ -258,9 +261,9 @@ class Repository:
         return Delivery(**found._mapping) if found else None
 
     def advance_deliveries(
-        self, node: str, keys: Sequence[tuple[str, str]], *, old: State, new: State, now: datetime
+        self, keys: Sequence[tuple[str, str, str]], *, old: State, new: State, now: datetime
     ) -> int:
-        """Move every delivery ``(document_id, recipient)`` of ``node`` that is in ``old`` to ``new``, in one
+        """Move every delivery ``(node, document_id, recipient)`` that is in ``old`` to ``new``, in one
         statement; rows in another state are left alone.  Returns how many moved."""
         if not keys:
             return 0
@@ -275,7 +278,7 @@ class Repository:
                 "next_at": None,
                 "bump": 0,
             }
-            for doc, rcpt in keys
+            for node, doc, rcpt in keys
         ]
         return int(self._run(_SET_DELIVERY, params, what="advance deliveries").rowcount)
 
@@ -511,12 +514,20 @@ class Repository:
 
     def add_amendment(self, record: Amendment) -> int:
         """Record a recall / update / replacement request; ``DuplicateError`` if one is already recorded."""
-        result = self._run(_ADD_AMENDMENT, _as_row(record), what="add amendment")
+        row = _as_row(record)
+        row["state"] = state_text(record.state)
+        result = self._run(_ADD_AMENDMENT, row, what="add amendment")
         return int(result.inserted_primary_key[0])
 
-    def get_amendment(self, node: str, document_id: str, recipient: str, business_type: int) -> Amendment | None:
+    def get_amendment(
+        self, node: str, document_id: str, recipient: str, business_type: int, round: int | None = None
+    ) -> Amendment | None:
+        """The amendment of that round, or the latest round when ``round`` is None."""
         params = {"k_node": node, "k_doc": document_id, "k_rcpt": recipient, "k_type": business_type}
-        found = self._run(_GET_AMENDMENT, params, what="get amendment").first()
+        if round is None:
+            found = self._run(_LATEST_AMENDMENT, params, what="get amendment").first()
+        else:
+            found = self._run(_GET_AMENDMENT, {**params, "k_round": round}, what="get amendment").first()
         return Amendment(**found._mapping) if found else None
 
     def amendments_for(self, node: str, document_id: str) -> list[Amendment]:
@@ -526,6 +537,11 @@ class Repository:
             .order_by(amendments.c.id)
         )
         return [Amendment(**row._mapping) for row in self._run(stmt, what="amendments")]
+
+    def next_amendment_round(self, node: str, document_id: str, recipient: str, business_type: int) -> int:
+        """The round a new request of this kind would take (1 when none was made)."""
+        latest = self.get_amendment(node, document_id, recipient, business_type)
+        return 1 if latest is None else latest.round + 1
 
     def set_amendment_state(
         self,
@@ -537,13 +553,15 @@ class Repository:
         old: State,
         new: State,
         now: datetime,
+        round: int = 1,
     ) -> None:
-        """Move an amendment from ``old`` to ``new``; ``ConflictError`` if it was not in ``old``."""
+        """Move an amendment (of ``round``) from ``old`` to ``new``; ``ConflictError`` if it was not in ``old``."""
         params = {
             "k_node": node,
             "k_doc": document_id,
             "k_rcpt": recipient,
             "k_type": business_type,
+            "k_round": round,
             "k_old": state_text(old),
             "new": state_text(new),
             "now": _naive(now),

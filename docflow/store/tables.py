@@ -16,7 +16,8 @@ deliveries     the sender node's tracking of one recipient: lifecycle ``state`` 
 inbound        the receiver's copy and its state; unique per ``(node, document_id, business_type)``
 amendments     a recall / update / replacement request of one document for one recipient and its answer
                (AMENDMENT lifecycle state), kept by both sides; unique per
-               ``(node, document_id, recipient, business_type)``; ``document_id`` is the original
+               ``(node, document_id, recipient, business_type, round)`` — a renewed request is a new round;
+               ``document_id`` is the original
                document, ``amending_document_id`` the new envelope of an update or replacement
 events         the append-only audit log; each node has its own hash chain (``seq`` 1, 2, ...):
                ``hash = sha256(prev_hash + canonical JSON of the event)``, see ``docflow.store.audit``;
@@ -164,11 +165,12 @@ amendments = Table(
     Column("document_id", String(DOC_ID), nullable=False),
     Column("recipient", String(ORGAN), nullable=False),
     Column("business_type", Integer, nullable=False),
+    Column("round", Integer, nullable=False, default=1),
     Column("state", String(STATE), nullable=False),
     Column("amending_document_id", String(DOC_ID), nullable=False, default=""),
     Column("reason", Text, nullable=False, default=""),
     Column("updated_at", DateTime, nullable=False),
-    UniqueConstraint("node", "document_id", "recipient", "business_type"),
+    UniqueConstraint("node", "document_id", "recipient", "business_type", "round"),
 )
 
 outbox = Table(

@@ -118,6 +118,7 @@ def upgrade() -> None:
         sa.Column("document_id", sa.String(255), nullable=False),
         sa.Column("recipient", sa.String(32), nullable=False),
         sa.Column("business_type", sa.Integer(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(32), nullable=False),
         sa.Column("amending_document_id", sa.String(255), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
@@ -128,7 +129,8 @@ def upgrade() -> None:
             "document_id",
             "recipient",
             "business_type",
-            name="uq_amendments_node_document_id_recipient_business_type",
+            "round",
+            name="uq_amendments_node_document_id_recipient_business_type_round",
         ),
     )
     op.create_table(
