@@ -86,12 +86,19 @@ class Hop:
 
 
 def read_hop(data: bytes, *, source: str | None = None, expect: str | None = None) -> Hop:
-    """Parse (hardened) and validate ``data``; raise ``UnsafeXMLError`` / ``ValidationError`` naming the problem."""
+    """Parse (hardened) and validate ``data``; raise ``UnsafeXMLError`` / ``ValidationError`` naming the problem.
+
+    With ``expect`` (the kind the transport headers announce) the tree is validated against that kind's schema
+    straight away; the kind is worked out from the tree only to explain a failure.
+    """
     root = parse_xml(data, source=source)
-    kind = message_kind(root)
-    if expect is not None and kind != expect:
-        raise ValidationError(f"expected a {expect} message, got a {kind} message", file=source, rule="message-kind")
+    kind = expect if expect is not None else message_kind(root)
     violations = validate(root, kind, source=source)
     if violations:
+        actual = message_kind(root)
+        if actual != kind:
+            raise ValidationError(
+                f"expected a {kind} message, got a {actual} message", file=source, rule="message-kind"
+            )
         raise validation_error(violations, source)
     return Hop(root, kind, source)

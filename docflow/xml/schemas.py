@@ -83,17 +83,53 @@ def _get(kind: str) -> _Compiled:
     found = _compiled.get(kind)
     if found is not None:
         return found
-    if kind not in SCHEMA_FILES:
+    if kind not in SCHEMA_FILES and kind != _CANONICAL:
         raise ConfigError(f"unknown message kind {kind!r}: expected one of {', '.join(SCHEMA_FILES)}")
     with _compile_lock:
         found = _compiled.get(kind)
         if found is None:
             try:
-                schema = etree.XMLSchema(_load_tree(SCHEMA_FILES[kind]))
+                if kind == _CANONICAL:
+                    schema = etree.XMLSchema(_canonical_variant(_load_tree(SCHEMA_FILES["document"])))
+                else:
+                    schema = etree.XMLSchema(_load_tree(SCHEMA_FILES[kind]))
             except etree.XMLSchemaParseError as exc:
                 raise ConfigError(f"{SCHEMA_FILES[kind]} does not compile: {exc}") from exc
             found = _compiled[kind] = _Compiled(schema, threading.Lock())
     return found
+
+
+_CANONICAL = "document-canonical"
+_XS = "{" + XSD_NS + "}"
+
+
+def _canonical_variant(tree: etree._Element) -> etree._Element:
+    """The document schema with MessageHeader and TraceHeaderList as ordered sequences whose cardinalities
+    the XSD enforces (the order of the elements in the order-free choice is the canonical order)."""
+    limits = {
+        "DocumentMessageHeaderType": _DOCUMENT_COUNTS["MessageHeader"],
+        "TraceHeaderListType": _DOCUMENT_COUNTS["TraceHeaderList"],
+    }
+    for complex_type in tree.iterchildren(_XS + "complexType"):
+        rules = limits.get(complex_type.get("name", ""))
+        if rules is None:
+            continue
+        choice = complex_type.find(_XS + "choice")
+        sequence = etree.Element(_XS + "sequence")
+        business: etree._Element | None = None
+        for element in list(choice.iterchildren(_XS + "element")):
+            name = element.get("name", "")
+            low, high = rules.get(name, (0, 1))
+            if name in ("Bussiness", "Business"):  # one of the two spellings, at most once
+                if business is None:
+                    business = etree.SubElement(sequence, _XS + "choice", minOccurs="0")
+                business.append(element)
+                continue
+            element.set("minOccurs", str(low))
+            element.set("maxOccurs", "unbounded" if high is None else str(high))
+            sequence.append(element)
+        complex_type.replace(choice, sequence)
+    return tree
 
 
 # --- element paths ---------------------------------------------------------------------------------
@@ -219,6 +255,8 @@ _SINGLE_TAGS = frozenset(
 _REQUIRED_TAGS = frozenset(_PREFIX + n for n, (low, _h) in _DOCUMENT_COUNTS["MessageHeader"].items() if low)
 _HEADER_PATH = f"{_PREFIX}edXMLEnvelope/{_PREFIX}edXMLHeader"
 _BUSINESS_TAGS = frozenset({_PREFIX + "Bussiness", _PREFIX + "Business"})
+_MESSAGE_HEADER = _PREFIX + "MessageHeader"
+_TRACE_HEADER_LIST = _PREFIX + "TraceHeaderList"
 
 
 def _counts_look_right(root: etree._Element) -> bool:
@@ -226,18 +264,13 @@ def _counts_look_right(root: etree._Element) -> bool:
     header = root.find(_HEADER_PATH)
     if header is None:
         return True  # the XSD has already said what is missing
-    message_header = header.find(_PREFIX + "MessageHeader")
+    message_header = header.find(_MESSAGE_HEADER)
     if message_header is not None:
-        seen: set[str] = set()
-        for child in message_header:
-            tag = child.tag
-            if tag in _SINGLE_TAGS:
-                if tag in seen:
-                    return False
-                seen.add(tag)
-        if not seen >= _REQUIRED_TAGS:
+        tags = [child.tag for child in message_header]
+        singles = [tag for tag in tags if tag in _SINGLE_TAGS]
+        if len(singles) != len(set(singles)) or not _REQUIRED_TAGS.issubset(singles):
             return False
-    trace_list = header.find(_PREFIX + "TraceHeaderList")
+    trace_list = header.find(_TRACE_HEADER_LIST)
     if trace_list is not None:
         return sum(1 for child in trace_list if child.tag in _BUSINESS_TAGS) <= 1
     return True
@@ -298,7 +331,18 @@ def _check_counts(
 
 
 def validate(root: etree._Element, kind: str, *, source: str | None = None) -> list[Violation]:
-    """Every XSD (and cardinality) violation of ``root`` as a ``kind`` message; empty when valid."""
+    """Every XSD (and cardinality) violation of ``root`` as a ``kind`` message; empty when valid.
+
+    A document is first tried against the *canonical* variant of the schema (MessageHeader and
+    TraceHeaderList in the order docflow and most producers write, cardinalities in the XSD itself): one
+    validation, no extra pass.  Only when that fails is it validated against the order-free schema and
+    counted, so producers that order differently are accepted and every violation is still reported.
+    """
+    if kind == "document":
+        canonical = _get(_CANONICAL)
+        with canonical.lock:
+            if canonical.schema.validate(root):
+                return []
     compiled = _get(kind)
     with compiled.lock:
         if compiled.schema.validate(root):
@@ -308,6 +352,13 @@ def validate(root: etree._Element, kind: str, *, source: str | None = None) -> l
     if not errors and kind == "document":
         errors = _count_violations(root, source)
     return errors
+
+
+def is_canonical(root: etree._Element) -> bool:
+    """True when a document validates against the canonical (ordered) variant: ``validate``'s fast path."""
+    canonical = _get(_CANONICAL)
+    with canonical.lock:
+        return bool(canonical.schema.validate(root))
 
 
 def assert_valid(root: etree._Element, kind: str, source: str | None = None) -> None:

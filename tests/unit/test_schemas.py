@@ -164,3 +164,21 @@ def test_assert_valid_carries_every_violation():
     assert all(v.file == "bad.edxml" for v in info.value.violations)
     assert str(info.value).startswith(f"bad.edxml: {line_of(data, '<Type>')}: {HEADER}/DocumentType/Type: ")
     assert str(info.value).endswith("(and 1 more)")
+
+
+def test_docflow_output_takes_the_canonical_fast_path_and_reordered_input_does_not():
+    from docflow.xml.schemas import is_canonical
+
+    root = parse_xml(doc_bytes(signature=SIGNATURE))
+    assert is_canonical(root)
+    header = root[0][0][0]
+    header[:] = list(reversed(header))
+    assert not is_canonical(root)
+    assert validate(root, "document") == []  # still valid: the order-free schema and the count check accept it
+
+
+def test_the_real_samples_take_the_canonical_fast_path(samples):
+    from docflow.xml.schemas import is_canonical
+
+    for path in sorted(samples.glob("document_*.edxml")):
+        assert is_canonical(parse_xml(path.read_bytes())), path.name
