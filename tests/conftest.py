@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from store_backends import pg_store_url  # noqa: F401 - the session's private PostgreSQL schema (a fixture)
 
 _HERE = Path(__file__).resolve().parent
 
@@ -73,3 +74,16 @@ def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", lambda s, a: guarded(s, a, _real=real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", lambda s, a: guarded(s, a, _real=real_connect_ex))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for engine tests: a SQLite file, and an emptied private PostgreSQL schema (skipped
+    where DOCFLOW_TEST_POSTGRES_URL is unset), so the same tests run on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'engine.db'}"
+    from store_backends import empty_postgres_store
+
+    url = request.getfixturevalue("pg_store_url")
+    empty_postgres_store(url).close()
+    return url

@@ -65,10 +65,12 @@ def test_the_clean_scenario_is_what_the_fault_runs_are_held_to(clean: Outcome) -
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_duplicated_and_shuffled_messages_change_nothing(tmp_path: Path, clean: Outcome, seed: int) -> None:
+def test_duplicated_and_shuffled_messages_change_nothing(
+    tmp_path: Path, clean: Outcome, seed: int, engine_db: str
+) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time, faults=FaultPlan(duplicate=1.0, reorder=1.0), rng=random.Random(seed))
-    net = make_network(sqlite_url(tmp_path), clock=clock, broker=broker)
+    net = make_network(engine_db, clock=clock, broker=broker)
     ids, activity = scenario(net, clock)
     assert broker.stats["duplicated"] == broker.stats["sent"] > 0
     assert activity.intake.duplicates == broker.stats["duplicated"]
@@ -80,10 +82,10 @@ def test_duplicated_and_shuffled_messages_change_nothing(tmp_path: Path, clean: 
 # -- (b) replaying raw copies of processed messages -----------------------------------------------------
 
 
-def test_replayed_messages_are_acknowledged_and_change_nothing(tmp_path: Path, clean: Outcome) -> None:
+def test_replayed_messages_are_acknowledged_and_change_nothing(tmp_path: Path, clean: Outcome, engine_db: str) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    net = make_network(sqlite_url(tmp_path), clock=clock, broker=broker)
+    net = make_network(engine_db, clock=clock, broker=broker)
     scenario(net, clock)
     assert_like_clean(net, clean)
 
@@ -138,10 +140,12 @@ def restart(db: str, clock: ManualClock, broker: MemoryBroker) -> Network:
     return net
 
 
-def test_a_network_lost_after_send_delivers_everything_once_after_recover(tmp_path: Path, clean: Outcome) -> None:
+def test_a_network_lost_after_send_delivers_everything_once_after_recover(
+    tmp_path: Path, clean: Outcome, engine_db: str
+) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    db = sqlite_url(tmp_path)
+    db = engine_db
     net = make_network(db, clock=clock, broker=broker)
     ids = send_directive(net)
     del net  # persisted, never relayed
@@ -156,11 +160,15 @@ def test_a_network_lost_after_send_delivers_everything_once_after_recover(tmp_pa
 @pytest.mark.parametrize("after", [False, True], ids=["before-hand-over", "after-hand-over"])
 @pytest.mark.parametrize("at", [1, 7, 30])
 def test_a_relay_dying_mid_send_delivers_everything_once_after_restart(
-    tmp_path: Path, clean: Outcome, at: int, after: bool
+    tmp_path: Path,
+    clean: Outcome,
+    at: int,
+    after: bool,
+    engine_db: str,
 ) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    db = sqlite_url(tmp_path)
+    db = engine_db
     net = make_network(db, clock=clock, transport=CrashingTransport(MemoryTransport(broker), at, after=after))
     ids = send_directive(net)
     with pytest.raises(PowerCut):
@@ -179,11 +187,15 @@ def test_a_relay_dying_mid_send_delivers_everything_once_after_restart(
 
 @pytest.mark.parametrize("fail_at", [1, 5])
 def test_a_batch_that_fails_half_way_is_redelivered_and_applied_once(
-    tmp_path: Path, clean: Outcome, monkeypatch: pytest.MonkeyPatch, fail_at: int
+    tmp_path: Path,
+    clean: Outcome,
+    monkeypatch: pytest.MonkeyPatch,
+    fail_at: int,
+    engine_db: str,
 ) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    net = make_network(sqlite_url(tmp_path), clock=clock, broker=broker)
+    net = make_network(engine_db, clock=clock, broker=broker)
     real = Repository.add_inbound
     calls = Counter[str]()
 
@@ -210,11 +222,14 @@ def test_a_batch_that_fails_half_way_is_redelivered_and_applied_once(
 
 
 def test_a_process_that_died_half_way_through_a_batch_recovers_on_restart(
-    tmp_path: Path, clean: Outcome, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    clean: Outcome,
+    monkeypatch: pytest.MonkeyPatch,
+    engine_db: str,
 ) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    db = sqlite_url(tmp_path)
+    db = engine_db
     net = make_network(db, clock=clock, broker=broker)
     real = Repository.add_inbound
     calls = Counter[str]()
@@ -312,7 +327,10 @@ def schema_invalid(body: bytes) -> bytes:
 @pytest.mark.parametrize("corrupt", [malformed, schema_invalid])
 @pytest.mark.parametrize("hop", [COMMUNE, DISTRICT], ids=["last-hop", "first-hop"])
 def test_a_corrupted_envelope_is_quarantined_where_seen_and_the_sender_gets_02(
-    tmp_path: Path, hop: str, corrupt
+    tmp_path: Path,
+    hop: str,
+    corrupt,
+    engine_db: str,
 ) -> None:  # type: ignore[no-untyped-def]
     """Province → district → commune; the bytes are damaged on the wire into ``hop``."""
     clock = ManualClock()
@@ -321,7 +339,7 @@ def test_a_corrupted_envelope_is_quarantined_where_seen_and_the_sender_gets_02(
         select=lambda m: m.kind == "edoc" and m.recipient == hop,
         corrupt=corrupt,
     )
-    net = make_network(sqlite_url(tmp_path), clock=clock, transport=wire)
+    net = make_network(engine_db, clock=clock, transport=wire)
     document_id = net.node(PROVINCE).send(recipients=[COMMUNE], subject="Quyết định", code="21/QĐ-UBND")
     activity = net.run_until_idle()
     assert len(wire.tampered) == 1

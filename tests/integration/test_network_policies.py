@@ -5,10 +5,9 @@ business type 2/3 envelope), the receiver's answer (15 agree / 16 refuse) and wh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from engine_fixtures import COMMUNE, PROVINCE, delivery_states, make_network, sqlite_url, status_counts
+from engine_fixtures import COMMUNE, PROVINCE, delivery_states, make_network, status_counts
 
 from docflow.domain.clock import ManualClock
 from docflow.domain.envelope import BusinessDocType, Envelope
@@ -40,9 +39,9 @@ class Pair:
         return str(copy.state)
 
 
-def open_pair(tmp_path: Path, policy: str) -> Pair:
+def open_pair(db: str, policy: str) -> Pair:
     clock = ManualClock()
-    net = make_network(sqlite_url(tmp_path), policy=policy, clock=clock)
+    net = make_network(db, policy=policy, clock=clock)
     sender, receiver = net.node(PROVINCE), net.node(COMMUNE)
     document_id = sender.send(
         recipients=[COMMUNE], subject="Kế hoạch phòng chống dịch", code="101/KH-UBND", content="Nội dung"
@@ -53,8 +52,8 @@ def open_pair(tmp_path: Path, policy: str) -> Pair:
     return pair
 
 
-def processing(tmp_path: Path, policy: str) -> Pair:
-    pair = open_pair(tmp_path, policy)
+def processing(db: str, policy: str) -> Pair:
+    pair = open_pair(db, policy)
     assert pair.receiver.accept(pair.document_id) == "accepted"
     assert pair.receiver.start(pair.document_id) == "processing"
     pair.run()
@@ -63,8 +62,8 @@ def processing(tmp_path: Path, policy: str) -> Pair:
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_an_agreed_recall_revokes_a_document_being_processed(tmp_path: Path, policy: str) -> None:
-    pair = processing(tmp_path, policy)
+def test_an_agreed_recall_revokes_a_document_being_processed(engine_db: str, policy: str) -> None:
+    pair = processing(engine_db, policy)
     assert pair.sender.recall(pair.document_id, "Văn bản ban hành nhầm") == 1
     pair.run()
     [request] = pair.receiver.amendments(pair.document_id)
@@ -82,8 +81,8 @@ def test_an_agreed_recall_revokes_a_document_being_processed(tmp_path: Path, pol
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_a_refused_recall_leaves_the_delivery_where_it_was(tmp_path: Path, policy: str) -> None:
-    pair = processing(tmp_path, policy)
+def test_a_refused_recall_leaves_the_delivery_where_it_was(engine_db: str, policy: str) -> None:
+    pair = processing(engine_db, policy)
     pair.sender.recall(pair.document_id, "Đề nghị thu hồi")
     pair.run()
     assert pair.receiver.refuse(pair.document_id, reason="Đã triển khai") == "refused"
@@ -100,9 +99,9 @@ def test_a_refused_recall_leaves_the_delivery_where_it_was(tmp_path: Path, polic
     assert pair.delivery() == "completed"
 
 
-def test_a_recall_can_be_renewed_after_a_refusal(tmp_path: Path) -> None:
+def test_a_recall_can_be_renewed_after_a_refusal(engine_db: str) -> None:
     """``lifecycle/tables.py``: "A renewed request after a refusal is a new amendment record"."""
-    pair = processing(tmp_path, "hierarchical")
+    pair = processing(engine_db, "hierarchical")
     pair.sender.recall(pair.document_id, "Lần 1")
     pair.run()
     pair.receiver.refuse(pair.document_id)
@@ -120,8 +119,8 @@ def amendment_envelope(pair: Pair, code: str, subject: str) -> Envelope:
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_an_update_travels_and_its_agreement_keeps_the_original_open(tmp_path: Path, policy: str) -> None:
-    pair = open_pair(tmp_path, policy)
+def test_an_update_travels_and_its_agreement_keeps_the_original_open(engine_db: str, policy: str) -> None:
+    pair = open_pair(engine_db, policy)
     pair.receiver.accept(pair.document_id)
     pair.run()
     update_id = pair.sender.update(
@@ -151,8 +150,8 @@ def test_an_update_travels_and_its_agreement_keeps_the_original_open(tmp_path: P
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_an_agreed_replacement_closes_the_original(tmp_path: Path, policy: str) -> None:
-    pair = processing(tmp_path, policy)
+def test_an_agreed_replacement_closes_the_original(engine_db: str, policy: str) -> None:
+    pair = processing(engine_db, policy)
     replacement_id = pair.sender.replace(
         pair.document_id, amendment_envelope(pair, "103/KH-UBND", "Kế hoạch (thay thế)"), "Thay thế toàn bộ"
     )
@@ -168,8 +167,8 @@ def test_an_agreed_replacement_closes_the_original(tmp_path: Path, policy: str) 
     assert pair.net.ctx.store.verify_audit().ok
 
 
-def test_a_second_update_of_the_same_document_is_delivered_too(tmp_path: Path) -> None:
-    pair = open_pair(tmp_path, "hierarchical")
+def test_a_second_update_of_the_same_document_is_delivered_too(engine_db: str) -> None:
+    pair = open_pair(engine_db, "hierarchical")
     first = pair.sender.update(pair.document_id, amendment_envelope(pair, "104/KH-UBND", "Cập nhật 1"), "Lần 1")
     pair.run()
     second = pair.sender.update(pair.document_id, amendment_envelope(pair, "105/KH-UBND", "Cập nhật 2"), "Lần 2")
@@ -184,8 +183,8 @@ def test_a_second_update_of_the_same_document_is_delivered_too(tmp_path: Path) -
     assert pair.net.ctx.transport.pending(COMMUNE) == 0
 
 
-def test_a_recall_of_a_document_never_sent_is_refused(tmp_path: Path) -> None:
-    pair = open_pair(tmp_path, "direct")
+def test_a_recall_of_a_document_never_sent_is_refused(engine_db: str) -> None:
+    pair = open_pair(engine_db, "direct")
     with pytest.raises(RegistryError):
         pair.sender.recall("000.00.00.H58,2017/10/02,999/CV-UBND", "không có")
     with pytest.raises(RegistryError):

@@ -8,7 +8,6 @@ aspect of its outcome through the public API and the store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from engine_fixtures import (
@@ -47,10 +46,19 @@ class Directive:
     rejecter: str
 
 
-@pytest.fixture(scope="module")
-def directive(tmp_path_factory: pytest.TempPathFactory) -> Directive:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def directive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Directive:
+    """The broadcast, run once per backend: a SQLite file, and the private PostgreSQL schema (skipped where
+    DOCFLOW_TEST_POSTGRES_URL is unset)."""
+    if request.param == "sqlite":
+        db = sqlite_url(tmp_path_factory.mktemp("tien_giang"))
+    else:
+        from store_backends import empty_postgres_store
+
+        db = request.getfixturevalue("pg_store_url")
+        empty_postgres_store(db).close()
     clock = ManualClock()
-    net = make_network(sqlite_url(tmp_path_factory.mktemp("tien_giang")), clock=clock)
+    net = make_network(db, clock=clock)
     districts, communes = districts_and_communes(net)
     province = net.node(PROVINCE)
     document_id = province.send(
@@ -181,10 +189,10 @@ ROUTES = {
 
 @pytest.mark.parametrize("policy", sorted(ROUTES))
 def test_a_communes_report_reaches_the_government_office_with_one_trace_header_per_hop(
-    tmp_path: Path, policy: str
+    engine_db: str, policy: str
 ) -> None:
     clock = ManualClock()
-    net = make_network(sqlite_url(tmp_path), policy=policy, clock=clock)
+    net = make_network(engine_db, policy=policy, clock=clock)
     commune = net.node(COMMUNE)
     document_id = commune.send(
         recipients=[GOVERNMENT_OFFICE],
