@@ -198,18 +198,16 @@ def _take(
         if routing.destination != node:
             hop.stamp(node, now)
             out.outbox.append(outbox_row(ctx, node, routing, hop.to_bytes(), now))
-            out.events.extend(
-                [
-                    event(
-                        node,
-                        now,
-                        "forwarded",
-                        document_id=routing.document_id,
-                        recipient=routing.destination,
-                        status=routing.status,
-                        detail={"from": message.sender, "kind": routing.kind},
-                    )
-                ]
+            out.events.append(
+                event(
+                    node,
+                    now,
+                    "forwarded",
+                    document_id=routing.document_id,
+                    recipient=routing.destination,
+                    status=routing.status,
+                    detail={"from": message.sender, "kind": routing.kind},
+                )
             )
             intake.forwarded += 1
             return
@@ -234,17 +232,15 @@ def _refuse(
     """Keep a refused message in quarantine; a refused document earns its sender a 02 status."""
     reason = str(exc)
     repo.quarantine(QuarantineEntry(node, now, reason, body, routing.origin, exc.violations))
-    out.events.extend(
-        [
-            event(
-                node,
-                now,
-                "quarantined",
-                document_id=routing.document_id,
-                recipient=routing.destination,
-                detail={"reason": reason[:500], "kind": routing.kind},
-            )
-        ]
+    out.events.append(
+        event(
+            node,
+            now,
+            "quarantined",
+            document_id=routing.document_id,
+            recipient=routing.destination,
+            detail={"reason": reason[:500], "kind": routing.kind},
+        )
     )
     if routing.kind == EDOC and routing.origin != node:
         out.outbox.extend(
@@ -363,18 +359,16 @@ def _apply_status(
         _record_request(
             repo, node, document_id, int(BusinessDocType.REVOKE), routing.round, now, "", status.description
         )
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "recall-requested",
-                    document_id=document_id,
-                    recipient=node,
-                    status=code.value,
-                    detail=detail,
-                )
-            ]
+        out.events.append(
+            event(
+                node,
+                now,
+                "recall-requested",
+                document_id=document_id,
+                recipient=node,
+                status=code.value,
+                detail=detail,
+            )
         )
         return
     if code in (StatusCode.AGREED, StatusCode.REFUSED):
@@ -382,54 +376,45 @@ def _apply_status(
         return
     current = repo.get_delivery(node, document_id, reporter)
     if current is None:
-        intake.conflicts += 1
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "status-unmatched",
-                    document_id=document_id,
-                    recipient=reporter,
-                    status=code.value,
-                    detail=detail,
-                )
-            ]
-        )
+        _not_applied(out, intake, node, now, "status-unmatched", document_id, reporter, code, detail)
         return
     old = DeliveryState(current.state)
     try:
         new = DELIVERY.fire(old, status_event(code), document=document_id)
     except IllegalTransitionError as exc:
-        intake.conflicts += 1
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "status-conflict",
-                    document_id=document_id,
-                    recipient=reporter,
-                    status=code.value,
-                    detail={**detail, "state": old.value, "error": str(exc)},
-                )
-            ]
-        )
+        conflict = {**detail, "state": old.value, "error": str(exc)}
+        _not_applied(out, intake, node, now, "status-conflict", document_id, reporter, code, conflict)
         return
     if new is not old:
         repo.set_delivery_state(node, document_id, reporter, old=old, new=new, now=now)
-    out.events.extend(
-        [
-            event(
-                node,
-                now,
-                "status",
-                document_id=document_id,
-                recipient=reporter,
-                status=code.value,
-                detail={**detail, "state": new.value},
-            )
-        ]
+    out.events.append(
+        event(
+            node,
+            now,
+            "status",
+            document_id=document_id,
+            recipient=reporter,
+            status=code.value,
+            detail={**detail, "state": new.value},
+        )
+    )
+
+
+def _not_applied(
+    out: Pending,
+    intake: Intake,
+    node: str,
+    now: datetime,
+    kind: str,
+    document_id: str,
+    reporter: str,
+    code: StatusCode,
+    detail: dict,
+) -> None:
+    """A status that changes nothing here (no such delivery, or a conflicting stage) is recorded, not lost."""
+    intake.conflicts += 1
+    out.events.append(
+        event(node, now, kind, document_id=document_id, recipient=reporter, status=code.value, detail=detail)
     )
 
 
@@ -449,39 +434,14 @@ def _apply_reply(
     business = routing.business
     amendment = repo.get_amendment(node, document_id, reporter, business, routing.round or None)
     if amendment is None:
-        intake.conflicts += 1
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "status-unmatched",
-                    document_id=document_id,
-                    recipient=reporter,
-                    status=code.value,
-                    detail=detail,
-                )
-            ]
-        )
+        _not_applied(out, intake, node, now, "status-unmatched", document_id, reporter, code, detail)
         return
     old = AmendmentState(amendment.state)
     try:
         new = AMENDMENT.fire(old, status_event(code), document=document_id)
     except IllegalTransitionError as exc:
-        intake.conflicts += 1
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "status-conflict",
-                    document_id=document_id,
-                    recipient=reporter,
-                    status=code.value,
-                    detail={**detail, "error": str(exc)},
-                )
-            ]
-        )
+        conflict = {**detail, "state": old.value, "error": str(exc)}
+        _not_applied(out, intake, node, now, "status-conflict", document_id, reporter, code, conflict)
         return
     if new is not old:
         repo.set_amendment_state(
@@ -489,18 +449,16 @@ def _apply_reply(
         )
         if new is AmendmentState.AGREED:
             _apply_effect(repo, out, node, document_id, reporter, BusinessDocType(business), now)
-    out.events.extend(
-        [
-            event(
-                node,
-                now,
-                "status",
-                document_id=document_id,
-                recipient=reporter,
-                status=code.value,
-                detail={**detail, "amendment": new.value},
-            )
-        ]
+    out.events.append(
+        event(
+            node,
+            now,
+            "status",
+            document_id=document_id,
+            recipient=reporter,
+            status=code.value,
+            detail={**detail, "amendment": new.value},
+        )
     )
 
 
@@ -514,17 +472,15 @@ def _apply_effect(
     try:
         new = DELIVERY.fire(old, amendment_effect(kind), document=document_id)
     except IllegalTransitionError as exc:
-        out.events.extend(
-            [
-                event(
-                    node,
-                    now,
-                    "amendment-conflict",
-                    document_id=document_id,
-                    recipient=recipient,
-                    detail={"state": old.value, "error": str(exc)},
-                )
-            ]
+        out.events.append(
+            event(
+                node,
+                now,
+                "amendment-conflict",
+                document_id=document_id,
+                recipient=recipient,
+                detail={"state": old.value, "error": str(exc)},
+            )
         )
         return
     if new is not old:
