@@ -11,7 +11,6 @@ Must not import a concrete transport, lxml or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -101,12 +100,12 @@ class Network:
             with ctx.store.unit_of_work() as repo:
                 now = ctx.clock.now()
                 for node in sorted(self._outbox):
-                    rows = repo.claim_outbox(node, limit=ctx.settings.batch, now=now, lease=lease(ctx))
-                    if rows:
-                        claimed_rows[node] = rows
+                    claimed = repo.claim_outbox(node, limit=ctx.settings.batch, now=now, lease=lease(ctx))
+                    if claimed:
+                        claimed_rows[node] = claimed
             self._outbox.intersection_update(claimed_rows)  # nothing due elsewhere (retries wait their time)
-            for node, rows in claimed_rows.items():
-                done, failures = dispatch(ctx, node, rows)
+            for node, claimed in claimed_rows.items():
+                done, failures = dispatch(ctx, node, claimed)
                 sent.extend(done)
                 failed.extend(failures)
         if self._inbox:
@@ -121,10 +120,10 @@ class Network:
             pending = Pending()
             rows: list[OutboxMessage] = []
             try:
-                with ctx.store.unit_of_work() if claims else nullcontext() as repo:
-                    for node, deliveries in claims.items():
-                        activity.intake.add(apply_safely(ctx, repo, node, deliveries, pending))
-                    if claims:
+                if claims:
+                    with ctx.store.unit_of_work() as repo:
+                        for node, deliveries in claims.items():
+                            activity.intake.add(apply_safely(ctx, repo, node, deliveries, pending))
                         rows = flush(ctx, repo, pending)
             except BaseException:
                 for deliveries in claims.values():

@@ -260,9 +260,7 @@ class Repository:
         found = self._run(_GET_DELIVERY, params, what="get delivery").first()
         return Delivery(**found._mapping) if found else None
 
-    def advance_deliveries(
-        self, keys: Sequence[tuple[str, str, str]], *, old: State, new: State, now: datetime
-    ) -> int:
+    def advance_deliveries(self, keys: Sequence[tuple[str, str, str]], *, old: State, new: State, now: datetime) -> int:
         """Move every delivery ``(node, document_id, recipient)`` that is in ``old`` to ``new``, in one
         statement; rows in another state are left alone.  Returns how many moved."""
         if not keys:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TypeVar
 
@@ -119,7 +119,7 @@ def text(children: dict[str, etree._Element], name: str) -> str:
     return "" if element is None else (element.text or "")
 
 
-def convert(parent: etree._Element, vals: dict[str, str], name: str, parse: Callable[[str], T]) -> T:
+def convert(parent: etree._Element, vals: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T:
     """``parse`` child ``name``'s text; a refusal is tied to that element for reporting."""
     try:
         return parse(vals.get(name, ""))

@@ -92,7 +92,8 @@ def _skip_prolog(data: bytes, source: str | None) -> tuple[int, bytes]:
     pos = first = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     declaration = b""
     for _ in range(_MAX_PROLOG_ITEMS + 1):
-        pos = _BLANKS.match(data, pos).end()
+        blanks = _BLANKS.match(data, pos)  # the pattern matches the empty string: never None
+        pos = blanks.end() if blanks else pos
         if data.startswith(b"<?", pos):
             close, skip = data.find(b"?>", pos + 2), 2
         elif data.startswith(b"<!--", pos):

@@ -44,7 +44,9 @@ def status_from_element(root: etree._Element) -> StatusMessage:
     header = kids(kids(kids(root)["edXMLEnvelope"])["edXMLHeader"])
     mh_el = header["MessageHeader"]
     mh = kids(mh_el)
-    leaves = {name: mh[name].text or "" for name in ("StatusCode", "Timestamp", "Description") if name in mh}
+    leaves: dict[str, str] = {
+        name: mh[name].text or "" for name in ("StatusCode", "Timestamp", "Description") if name in mh
+    }
     trace: tuple[TraceHeader, ...] = ()
     trace_list = header.get("TraceHeaderList")
     if trace_list is not None:
