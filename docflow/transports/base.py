@@ -20,6 +20,7 @@ docflow.xml or any concrete transport.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
@@ -123,11 +124,12 @@ class Transport(Protocol):
     ) -> None: ...
 
 
-class TransportBase:
+class TransportBase(ABC):
     """Context-manager plumbing and argument checks shared by the concrete transports."""
 
-    def close(self) -> None:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None:
+        """Release the transport (each concrete transport says how)."""
 
     def __enter__(self) -> Self:
         return self
