@@ -8,6 +8,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from docflow.domain.clock import Clock, WallClock
@@ -15,7 +16,7 @@ from docflow.domain.envelope import Organization
 from docflow.domain.ids import OrganId, organ_id
 from docflow.domain.registry import Registry
 from docflow.domain.routing import NATIONAL_AXIS, Route, RoutingPolicy, plan_route, province_number
-from docflow.store import Store
+from docflow.store import OutboxMessage, Store
 from docflow.transports.base import Transport
 
 
@@ -40,6 +41,8 @@ class Context:
     policy: RoutingPolicy = RoutingPolicy.HIERARCHICAL
     clock: Clock = field(default_factory=WallClock)
     settings: Settings = field(default_factory=Settings)
+    #: Called with the outbox rows an operation committed, so an in-process network sends them at once.
+    on_queued: Callable[[list[OutboxMessage]], None] | None = field(default=None, repr=False)
     _routes: dict[tuple[str, str], Route] = field(default_factory=dict, repr=False)
     _orgs: dict[str, Organization] = field(default_factory=dict, repr=False)
 

@@ -11,7 +11,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from docflow.services.context import Context
 from docflow.services.operations import act, amend, answer, draft, recall, send
 from docflow.services.receiver import Intake, Pending, apply_safely, flush
 from docflow.services.relay import Failure, Push, dispatch, lease, settle
-from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Store
+from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Repository, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,12 @@ class Network:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._outbox: set[str] = set()  # nodes whose outbox may hold due rows
+        self._outbox: set[str] = set()  # nodes whose outbox may hold due rows (woken retries, recovery)
         self._inbox: set[str] = set()  # nodes whose queue may hold messages
+        self._ready: list[OutboxMessage] = []  # rows operations just committed: sent at the next step
+        self._sent: list[OutboxMessage] = []  # handed to the transport, not yet recorded as sent
+        self._failed: list[Failure] = []  # refused by the transport, not yet recorded
+        ctx.on_queued = self._ready.extend
 
     def node(self, code: OrganId | str) -> Node:
         """The handle of one agency (it must be in the registry)."""
@@ -81,33 +85,35 @@ class Network:
         return Node(self, str(oid))
 
     def touched(self, node: str) -> None:
-        """``node`` enqueued something: its outbox has work."""
+        """``node`` may have due rows in its outbox (written by something other than this network)."""
         self._outbox.add(node)
 
     def step(self) -> Activity:
-        """One round: relay every outbox with work, then drain every queue with work once.
+        """One round: send what operations queued, relay every outbox with due rows, drain every queue once.
 
-        Each phase is one unit of work for all nodes together (claim outboxes; apply what arrived, a
-        savepoint per node; record what was sent), so a round costs a few commits however many nodes moved.
+        A round costs a few commits however many nodes moved: one to claim woken outboxes, one to apply
+        everything that arrived (a savepoint per node).  What was handed to the transport is recorded as sent
+        at the start of the next unit of work (or by ``settle``) — until then a crash only means the rows are
+        sent again, which the receivers' inboxes absorb.
         """
         ctx = self.ctx
         activity = Activity(rounds=1)
-        push = Push()
-        sent: list[OutboxMessage] = []
-        failed: list[Failure] = []
+        ready, self._ready[:] = list(self._ready), []
+        for node, queued in _by_node(ready).items():  # not claimed in the store: count the attempt here
+            self._dispatch(node, [replace(row, attempts=row.attempts + 1) for row in queued], activity)
         if self._outbox:
             claimed_rows: dict[str, list[OutboxMessage]] = {}
             with ctx.store.unit_of_work() as repo:
+                self._settle(repo, activity)  # first, so what was just sent is not claimed again
                 now = ctx.clock.now()
                 for node in sorted(self._outbox):
                     claimed = repo.claim_outbox(node, limit=ctx.settings.batch, now=now, lease=lease(ctx))
                     if claimed:
                         claimed_rows[node] = claimed
-            self._outbox.intersection_update(claimed_rows)  # nothing due elsewhere (retries wait their time)
+            # An outbox that gave less than a full batch is drained: forget it until it has work again.
+            self._outbox = {node for node, claimed in claimed_rows.items() if len(claimed) >= ctx.settings.batch}
             for node, claimed in claimed_rows.items():
-                done, failures = dispatch(ctx, node, claimed)
-                sent.extend(done)
-                failed.extend(failures)
+                self._dispatch(node, claimed, activity)
         if self._inbox:
             claims = {}
             for node in sorted(self._inbox):
@@ -122,6 +128,7 @@ class Network:
             try:
                 if claims:
                     with ctx.store.unit_of_work() as repo:
+                        self._settle(repo, activity)
                         for node, deliveries in claims.items():
                             activity.intake.add(apply_safely(ctx, repo, node, deliveries, pending))
                         rows = flush(ctx, repo, pending)
@@ -133,23 +140,35 @@ class Network:
             for deliveries in claims.values():
                 for delivery in deliveries:
                     ctx.transport.ack(delivery)
-            outgoing: dict[str, list[OutboxMessage]] = {}
-            for row in rows:
-                outgoing.setdefault(row.node, []).append(row)
-            for node, node_rows in outgoing.items():  # forwarded messages and statuses go out at once
-                done, failures = dispatch(ctx, node, node_rows)
-                sent.extend(done)
-                failed.extend(failures)
-        if sent or failed:
-            with ctx.store.unit_of_work() as repo:
-                settle(ctx, repo, sent, failed, push)
-            activity.sent += push.sent
-            activity.send_failures += push.failed
-            activity.dead += push.dead
-            self._inbox.update(push.recipients)
-            if push.dead:
-                self.wake()  # a hop that gave up queued a 02 for the sender
+            for node, node_rows in _by_node(rows).items():  # forwarded messages and statuses go out at once
+                self._dispatch(node, node_rows, activity)
         return activity
+
+    def settle(self) -> Activity:
+        """Record what was handed to the transport (sent, failed, given up) in one unit of work."""
+        activity = Activity()
+        if self._sent or self._failed:
+            with self.ctx.store.unit_of_work() as repo:
+                self._settle(repo, activity)
+        return activity
+
+    def _dispatch(self, node: str, rows: list[OutboxMessage], activity: Activity) -> None:
+        done, failures = dispatch(self.ctx, node, rows)
+        self._sent.extend(done)
+        self._failed.extend(failures)
+        activity.sent += len(done)
+        activity.send_failures += len(failures)
+        self._inbox.update(row.recipient for row in done)
+
+    def _settle(self, repo: Repository, activity: Activity) -> None:
+        if not (self._sent or self._failed):
+            return
+        push = Push()
+        settle(self.ctx, repo, self._sent, self._failed, push)
+        if push.dead:  # a hop that gave up may have queued a 02 for the sender
+            self._outbox.update(row.node for row, _ in self._failed)
+        self._sent, self._failed = [], []
+        activity.dead += push.dead
 
     def wake(self) -> None:
         """Find outboxes whose waiting messages (retries, lapsed leases) are due by now."""
@@ -161,12 +180,22 @@ class Network:
         with self.ctx.store.snapshot() as repo:
             return repo.next_outbox_due()
 
-    def run_until_idle(self, *, max_rounds: int = 100_000) -> Activity:
-        """Step until a round moves nothing; messages waiting for a later time stay where they are."""
+    def notify(self, nodes: Iterable[str]) -> None:
+        """Messages for ``nodes`` have become visible on the transport: drain their queues at the next step."""
+        self._inbox.update(nodes)
+
+    def run_until_idle(self, *, max_rounds: int = 100_000, wake: bool = True) -> Activity:
+        """Step until a round moves nothing; messages waiting for a later time stay where they are.
+
+        ``wake`` first looks in the store for retries and lapsed leases that fell due while the clock moved
+        (a driver that knows nothing fell due may skip that query)."""
         total = Activity()
-        self.wake()  # retries and lapsed leases that fell due while the clock moved
+        if wake:
+            self.wake()
         for _ in range(max_rounds):
             activity = self.step()
+            if activity.moved == 0 and activity.dead == 0:
+                activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
             total.rounds += 1
             total.sent += activity.sent
             total.send_failures += activity.send_failures
@@ -192,6 +221,13 @@ class Network:
     def quarantine(self, node: str | None = None) -> list[QuarantineEntry]:
         with self.ctx.store.snapshot() as repo:
             return repo.list_quarantine(node)
+
+
+def _by_node(rows: list[OutboxMessage]) -> dict[str, list[OutboxMessage]]:
+    grouped: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        grouped.setdefault(row.node, []).append(row)
+    return grouped
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,12 +276,10 @@ class Node:
         """Send an envelope (or draft one from keyword arguments); returns the DocumentId."""
         document = envelope if envelope is not None else self.draft(**draft_args)
         document_id = send(self.ctx, self.code, document)
-        self.network.touched(self.code)
         return document_id
 
     def _act(self, document_id: str, action: str, description: str = "") -> str:
         state = act(self.ctx, self.code, document_id, action, description=description)
-        self.network.touched(self.code)
         return state
 
     def accept(self, document_id: str) -> str:
@@ -266,27 +300,22 @@ class Node:
     def recall(self, document_id: str, reason: str, recipients: Sequence[str] | None = None) -> int:
         """Recall (revoke) a sent document: status 13 to its recipients."""
         count = recall(self.ctx, self.code, document_id, reason=reason, recipients=recipients)
-        self.network.touched(self.code)
         return count
 
     def update(self, document_id: str, envelope: Envelope, reason: str) -> str:
         result = amend(self.ctx, self.code, document_id, BusinessDocType.UPDATE, envelope, reason=reason)
-        self.network.touched(self.code)
         return result
 
     def replace(self, document_id: str, envelope: Envelope, reason: str) -> str:
         result = amend(self.ctx, self.code, document_id, BusinessDocType.REPLACE, envelope, reason=reason)
-        self.network.touched(self.code)
         return result
 
     def agree(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
         state = answer(self.ctx, self.code, document_id, kind, agree=True, reason=reason)
-        self.network.touched(self.code)
         return state
 
     def refuse(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
         state = answer(self.ctx, self.code, document_id, kind, agree=False, reason=reason)
-        self.network.touched(self.code)
         return state
 
     def inbox(self, state: str | None = None) -> list[Inbound]:

@@ -9,7 +9,8 @@ Must not import a concrete transport, lxml or sqlalchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -32,7 +33,7 @@ from docflow.domain.status import StatusCode
 from docflow.errors import RegistryError
 from docflow.services.context import Context
 from docflow.services.outgoing import document_routing, event, outbox_row, status_row
-from docflow.store import Amendment, Delivery, Document, Repository
+from docflow.store import Amendment, Delivery, Document, OutboxMessage, Repository
 from docflow.xml import write_envelope
 
 #: clerk action -> (INBOUND event, status code sent back)
@@ -43,6 +44,23 @@ ACTIONS: dict[str, tuple[str, StatusCode]] = {
     "start": ("process", StatusCode.PROCESSING),
     "complete": ("complete", StatusCode.COMPLETED),
 }
+
+
+@contextmanager
+def _unit_of_work(ctx: Context) -> Iterator[tuple[Repository, list[OutboxMessage]]]:
+    """A unit of work whose enqueued rows are handed to ``ctx.on_queued`` once committed (the network sends
+    them at its next step without claiming them again; if it never does, any relay finds them due)."""
+    queued: list[OutboxMessage] = []
+    with ctx.store.unit_of_work() as repo:
+        yield repo, queued
+    if queued and ctx.on_queued is not None:
+        ctx.on_queued(queued)
+
+
+def _enqueue(repo: Repository, queued: list[OutboxMessage], rows: Iterable[OutboxMessage]) -> None:
+    batch = list(rows)
+    repo.enqueue(batch)
+    queued.extend(batch)
 
 
 def draft(
@@ -98,7 +116,7 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
     document_id = envelope.document_id
     business = int(envelope.business.doc_type)
     recipients = [str(r.organ_id) for r in envelope.recipients]
-    with ctx.store.unit_of_work() as repo:
+    with _unit_of_work(ctx) as (repo, queued):
         repo.add_document(Document(node, document_id, node, body, now, business, envelope.subject[:500]))
         repo.add_deliveries(
             Delivery(node, document_id, r, DeliveryState.QUEUED, now, route=ctx.route(node, r).encode())
@@ -110,9 +128,15 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
             rounds = _request_amendments(
                 repo, node, original, recipients, business, now, document_id, envelope.business.reason
             )
-        repo.enqueue(
-            outbox_row(ctx, node, document_routing(ctx, node, r, document_id, business, rounds.get(r, 0)), body, now)
-            for r in recipients
+        _enqueue(
+            repo,
+            queued,
+            [
+                outbox_row(
+                    ctx, node, document_routing(ctx, node, r, document_id, business, rounds.get(r, 0)), body, now
+                )
+                for r in recipients
+            ],
         )
         repo.append_events(
             event(node, now, "sent", document_id=document_id, recipient=r, detail={"business": business})
@@ -149,7 +173,7 @@ def act(ctx: Context, node: str, document_id: str, action: str, *, description: 
     except KeyError:
         raise RegistryError(f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}") from None
     now = ctx.clock.now()
-    with ctx.store.unit_of_work() as repo:
+    with _unit_of_work(ctx) as (repo, queued):
         inbound = repo.get_inbound(node, document_id, business)
         if inbound is None:
             raise RegistryError(f"{node} has received no document {document_id}")
@@ -171,7 +195,9 @@ def act(ctx: Context, node: str, document_id: str, action: str, *, description: 
                 )
             ]
         )
-        repo.enqueue(
+        _enqueue(
+            repo,
+            queued,
             [
                 status_row(
                     ctx,
@@ -184,7 +210,7 @@ def act(ctx: Context, node: str, document_id: str, action: str, *, description: 
                     description=description,
                     business=business,
                 )
-            ]
+            ],
         )
     return new.value
 
@@ -193,23 +219,27 @@ def recall(ctx: Context, node: str, document_id: str, *, reason: str, recipients
     """Ask the recipients of a sent document to withdraw it (status 13); returns how many were asked."""
     now = ctx.clock.now()
     business = int(BusinessDocType.REVOKE)
-    with ctx.store.unit_of_work() as repo:
+    with _unit_of_work(ctx) as (repo, queued):
         targets = _recipients_of(repo, node, document_id, recipients)
         rounds = _request_amendments(repo, node, document_id, targets, business, now, "", reason)
-        repo.enqueue(
-            status_row(
-                ctx,
-                node,
-                about=document_id,
-                original_sender=node,
-                to=r,
-                code=StatusCode.RECALLED,
-                now=now,
-                description=reason,
-                business=business,
-                round=rounds[r],
-            )
-            for r in targets
+        _enqueue(
+            repo,
+            queued,
+            [
+                status_row(
+                    ctx,
+                    node,
+                    about=document_id,
+                    original_sender=node,
+                    to=r,
+                    code=StatusCode.RECALLED,
+                    now=now,
+                    description=reason,
+                    business=business,
+                    round=rounds[r],
+                )
+                for r in targets
+            ],
         )
         repo.append_events(
             event(node, now, "recall", document_id=document_id, recipient=r, status="13", detail={"reason": reason})
@@ -236,7 +266,7 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
     """Agree (15) or refuse (16) a recall / update / replacement of ``document_id``; returns the new state."""
     business = int(kind)
     now = ctx.clock.now()
-    with ctx.store.unit_of_work() as repo:
+    with _unit_of_work(ctx) as (repo, queued):
         amendment = repo.get_amendment(node, document_id, node, business)
         if amendment is None:
             raise RegistryError(f"{node} has no {kind.name.lower()} request for {document_id}")
@@ -266,7 +296,9 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
                 )
             ]
         )
-        repo.enqueue(
+        _enqueue(
+            repo,
+            queued,
             [
                 status_row(
                     ctx,
@@ -280,7 +312,7 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
                     business=business,
                     round=amendment.round,
                 )
-            ]
+            ],
         )
     return new.value
 

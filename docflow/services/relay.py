@@ -146,6 +146,6 @@ def _fail(ctx: Context, repo: Repository, node: str, row: OutboxMessage, exc: Tr
                 ]
             )
         return True
-    repo.retry_messages([row.message_id], retry_at)
+    repo.retry_messages([row.message_id], retry_at, attempts=row.attempts)
     repo.append_events([event(node, now, "send-failed", document_id=document_id, recipient=recipient, detail=detail)])
     return False

@@ -93,15 +93,18 @@ class EngineFabric:
         while True:
             self._now()
             now = env.now
-            wake = transport.pop_due(now)
+            arrived = transport.pop_due(now)  # queues whose messages just became visible: a cheap hint
+            recheck: set[str] = set()  # nodes whose outbox or queue may hold work again: ask the store
             while self._outage_ends and self._outage_ends[0][0] <= now:
-                wake.add(self._outage_ends.pop(0)[1])
+                recheck.add(self._outage_ends.pop(0)[1])
             if self._next_retry is not None and self._next_retry <= now:
-                wake |= self._retrying
+                recheck |= self._retrying
                 self._next_retry = None
-            if wake:
-                net.recover(sorted(wake))
-            activity = net.run_until_idle()
+            if arrived:
+                net.notify(sorted(arrived))
+            if recheck:
+                net.recover(sorted(recheck))
+            activity = net.run_until_idle(wake=False)
             self.outcome.messages_sent += activity.sent
             self.outcome.send_failures += activity.send_failures
             self.outcome.duplicates += activity.intake.duplicates

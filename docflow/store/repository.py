@@ -479,14 +479,17 @@ class Repository:
         )
         return int(self._run(stmt, what="mark sent").rowcount)
 
-    def retry_messages(self, message_ids: Sequence[str], at: datetime) -> int:
-        """Make unsent messages (by ``message_id``) due again at ``at``."""
+    def retry_messages(self, message_ids: Sequence[str], at: datetime, *, attempts: int | None = None) -> int:
+        """Make unsent messages (by ``message_id``) due again at ``at``, recording ``attempts`` when given."""
         if not message_ids:
             return 0
+        values: dict[str, Any] = {"next_attempt_at": at}
+        if attempts is not None:
+            values["attempts"] = attempts
         stmt = (
             update(outbox)
             .where(outbox.c.message_id.in_(list(message_ids)), outbox.c.sent_at.is_(None))
-            .values(next_attempt_at=at)
+            .values(**values)
         )
         return int(self._run(stmt, what="retry later").rowcount)
 
