@@ -8,6 +8,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from docflow.domain.registry import Registry
 from docflow.domain.routing import NATIONAL_AXIS, Route, RoutingPolicy, plan_route, province_number
 from docflow.store import OutboxMessage, Store
 from docflow.transports.base import Transport
+
+ROUTE_CACHE_SIZE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +46,19 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     #: Called with the outbox rows an operation committed, so an in-process network sends them at once.
     on_queued: Callable[[list[OutboxMessage]], None] | None = field(default=None, repr=False)
-    _routes: dict[tuple[str, str], Route] = field(default_factory=dict, repr=False)
+    _planned: Callable[[str, str], Route] = field(init=False, repr=False)
     _orgs: dict[str, Organization] = field(default_factory=dict, repr=False)
 
     def route(self, sender: OrganId | str, recipient: OrganId | str) -> Route:
-        """The planned route of a message from ``sender`` to ``recipient`` (cached)."""
-        key = (str(sender), str(recipient))
-        found = self._routes.get(key)
-        if found is None:
-            found = plan_route(self.registry, organ_id(sender), organ_id(recipient), self.policy)
-            self._routes[key] = found
-        return found
+        """The planned route of a message from ``sender`` to ``recipient`` (the most used pairs are cached)."""
+        return self._planned(str(sender), str(recipient))
+
+    def __post_init__(self) -> None:
+        # Bounded: a national network has ~13,000² pairs, a long-running process must not keep them all.
+        self._planned = functools.lru_cache(maxsize=ROUTE_CACHE_SIZE)(self._plan)
+
+    def _plan(self, sender: str, recipient: str) -> Route:
+        return plan_route(self.registry, organ_id(sender), organ_id(recipient), self.policy)
 
     def organization(self, code: OrganId | str) -> Organization:
         """The message header of an agency; hubs and the axis get a descriptive name."""
