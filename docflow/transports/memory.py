@@ -229,6 +229,11 @@ class MemoryBroker:
             if receipt in self._claims:
                 self.stats["expired"] += 1
                 self._settle(receipt, "requeue")
+        if len(self._deadlines) > 2 * len(self._claims) + 1024:
+            # Settled claims leave their deadline behind; under a clock that does not move (tests, a frozen
+            # simulation) nothing would ever pop them, so rebuild the heap from the live claims.
+            self._deadlines = [(claim.deadline, receipt) for receipt, claim in self._claims.items()]
+            heapq.heapify(self._deadlines)
 
     def pending(self, node: str) -> int:
         with self._lock:
