@@ -5,6 +5,6 @@ wires concrete parts together.
 """
 
 from docflow.services.context import Context, Settings
-from docflow.services.network import Activity, Network, Node, TraceStep
+from docflow.services.network import Activity, Network, Node, TraceStep, serve_once
 
-__all__ = ["Activity", "Context", "Network", "Node", "Settings", "TraceStep"]
+__all__ = ["Activity", "Context", "Network", "Node", "Settings", "TraceStep", "serve_once"]

@@ -20,8 +20,8 @@ from docflow.domain.ids import OrganId, organ_id
 from docflow.errors import DocflowError
 from docflow.services.context import Context
 from docflow.services.operations import act, amend, answer, draft, recall, send
-from docflow.services.receiver import Intake, Pending, apply_safely, flush
-from docflow.services.relay import Failure, Push, dispatch, lease, settle
+from docflow.services.receiver import Intake, Pending, apply_safely, flush, process_inbox
+from docflow.services.relay import Failure, Push, dispatch, lease, relay, settle
 from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Repository, Store
 
 
@@ -221,6 +221,25 @@ class Network:
     def quarantine(self, node: str | None = None) -> list[QuarantineEntry]:
         with self.ctx.store.snapshot() as repo:
             return repo.list_quarantine(node)
+
+
+def serve_once(ctx: Context, node: str) -> Activity:
+    """One pass of a single node's worker (a process that serves one agency over a shared transport and
+    store): apply what its queue holds and send what that produced, then relay its outbox."""
+    intake, rows = process_inbox(ctx, node)
+    sent, failed = dispatch(ctx, node, rows)
+    push = Push()
+    if sent or failed:
+        with ctx.store.unit_of_work() as repo:
+            settle(ctx, repo, sent, failed, push)
+    relayed = relay(ctx, node)
+    return Activity(
+        rounds=1,
+        sent=push.sent + relayed.sent,
+        send_failures=push.failed + relayed.failed,
+        dead=push.dead + relayed.dead,
+        intake=intake,
+    )
 
 
 def _by_node(rows: list[OutboxMessage]) -> dict[str, list[OutboxMessage]]:

@@ -23,7 +23,6 @@ from docflow.domain.envelope import BusinessDocType, Envelope
 from docflow.domain.lifecycle import (
     AMENDMENT,
     DELIVERY,
-    INBOUND,
     AmendmentState,
     DeliveryState,
     InboundState,
@@ -71,9 +70,6 @@ class Pending:
         """Forget what was added since ``mark`` (its savepoint was rolled back)."""
         del self.outbox[mark[0] :]
         del self.events[mark[1] :]
-
-
-_Out = Pending
 
 
 def process_inbox(ctx: Context, node: str) -> tuple[Intake, list[OutboxMessage]]:
@@ -184,7 +180,7 @@ def flush(ctx: Context, repo: Repository, out: Pending) -> list[OutboxMessage]:
 def _take(
     ctx: Context,
     repo: Repository,
-    out: _Out,
+    out: Pending,
     node: str,
     delivery: TransportDelivery,
     routing: Routing,
@@ -221,13 +217,15 @@ def _take(
         intake.quarantined += 1
 
 
-def _quarantine(repo: Repository, out: _Out, node: str, now: datetime, source: str, reason: str, body: bytes) -> None:
+def _quarantine(
+    repo: Repository, out: Pending, node: str, now: datetime, source: str, reason: str, body: bytes
+) -> None:
     repo.quarantine(QuarantineEntry(node, now, reason, body, source))
     out.events.extend([event(node, now, "quarantined", detail={"reason": reason[:500], "source": source})])
 
 
 def _refuse(
-    ctx: Context, repo: Repository, out: _Out, node: str, routing: Routing, body: bytes, exc: XMLError, now: datetime
+    ctx: Context, repo: Repository, out: Pending, node: str, routing: Routing, body: bytes, exc: XMLError, now: datetime
 ) -> None:
     """Keep a refused message in quarantine; a refused document earns its sender a 02 status."""
     reason = str(exc)
@@ -264,7 +262,7 @@ def _refuse(
 def _apply_document(
     ctx: Context,
     repo: Repository,
-    out: _Out,
+    out: Pending,
     node: str,
     routing: Routing,
     envelope: Envelope,
@@ -344,7 +342,7 @@ def _not_addressed(node: str, envelope: Envelope) -> XMLError:
 def _apply_status(
     ctx: Context,
     repo: Repository,
-    out: _Out,
+    out: Pending,
     node: str,
     routing: Routing,
     status: StatusMessage,
@@ -420,7 +418,7 @@ def _not_applied(
 
 def _apply_reply(
     repo: Repository,
-    out: _Out,
+    out: Pending,
     node: str,
     document_id: str,
     reporter: str,
@@ -463,7 +461,7 @@ def _apply_reply(
 
 
 def _apply_effect(
-    repo: Repository, out: _Out, node: str, document_id: str, recipient: str, kind: BusinessDocType, now: datetime
+    repo: Repository, out: Pending, node: str, document_id: str, recipient: str, kind: BusinessDocType, now: datetime
 ) -> None:
     delivery = repo.get_delivery(node, document_id, recipient)
     if delivery is None:
@@ -487,9 +485,4 @@ def _apply_effect(
         repo.set_delivery_state(node, document_id, recipient, old=old, new=new, now=now)
 
 
-def fire_inbound(state: str, event_name: str, document_id: str) -> InboundState:
-    """INBOUND move for the clerk operations (raises ``IllegalTransitionError``)."""
-    return INBOUND.fire(InboundState(state), event_name, document=document_id)
-
-
-__all__ = ["DocflowError", "Intake", "fire_inbound", "process_inbox"]
+__all__ = ["Intake", "Pending", "apply_batch", "apply_safely", "flush", "process_inbox"]
