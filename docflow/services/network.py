@@ -184,17 +184,19 @@ class Network:
         """Messages for ``nodes`` have become visible on the transport: drain their queues at the next step."""
         self._inbox.update(nodes)
 
-    def run_until_idle(self, *, max_rounds: int = 100_000, wake: bool = True) -> Activity:
+    def run_until_idle(self, *, max_rounds: int = 100_000, wake: bool = True, settle: bool = True) -> Activity:
         """Step until a round moves nothing; messages waiting for a later time stay where they are.
 
         ``wake`` first looks in the store for retries and lapsed leases that fell due while the clock moved
-        (a driver that knows nothing fell due may skip that query)."""
+        (a driver that knows nothing fell due may skip that query).  ``settle`` records the last sends before
+        returning; a driver that calls again soon may leave successful sends to be recorded by its next unit
+        of work (failures are always recorded at once, so retries are scheduled)."""
         total = Activity()
         if wake:
             self.wake()
         for _ in range(max_rounds):
             activity = self.step()
-            if activity.moved == 0 and activity.dead == 0:
+            if activity.moved == 0 and activity.dead == 0 and (settle or self._failed):
                 activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
             total.rounds += 1
             total.sent += activity.sent

@@ -81,6 +81,11 @@ _ADD_INBOUND = inbound.insert()
 _ADD_EVENT = events.insert()
 _ENQUEUE = outbox.insert()
 _ADD_AMENDMENT = amendments.insert()
+_MARK_SENT_MESSAGES = (
+    update(outbox)
+    .where(outbox.c.message_id.in_(bindparam("mids", expanding=True)), outbox.c.sent_at.is_(None))
+    .values(sent_at=bindparam("now"))
+)
 _DUE = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("c_now"))
 _CLAIM_SELECT = (
     select(outbox)
@@ -472,12 +477,8 @@ class Repository:
         """Mark messages sent by ``message_id`` (what a sender knows without reading ids back)."""
         if not message_ids:
             return 0
-        stmt = (
-            update(outbox)
-            .where(outbox.c.message_id.in_(list(message_ids)), outbox.c.sent_at.is_(None))
-            .values(sent_at=now)
-        )
-        return int(self._run(stmt, what="mark sent").rowcount)
+        params = {"mids": list(message_ids), "now": now}
+        return int(self._run(_MARK_SENT_MESSAGES, params, what="mark sent").rowcount)
 
     def retry_messages(self, message_ids: Sequence[str], at: datetime, *, attempts: int | None = None) -> int:
         """Make unsent messages (by ``message_id``) due again at ``at``, recording ``attempts`` when given."""
