@@ -84,10 +84,6 @@ class Network:
             raise DocflowError(f"{oid} is not in the registry")
         return Node(self, str(oid))
 
-    def touched(self, node: str) -> None:
-        """``node`` may have due rows in its outbox (written by something other than this network)."""
-        self._outbox.add(node)
-
     def step(self) -> Activity:
         """One round: send what operations queued, relay every outbox with due rows, drain every queue once.
 

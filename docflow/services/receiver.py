@@ -385,17 +385,7 @@ def _apply_status(
         return
     if new is not old:
         repo.set_delivery_state(node, document_id, reporter, old=old, new=new, now=now)
-    out.events.append(
-        event(
-            node,
-            now,
-            "status",
-            document_id=document_id,
-            recipient=reporter,
-            status=code.value,
-            detail={**detail, "state": new.value},
-        )
-    )
+    _record(out, node, now, "status", document_id, reporter, code, {**detail, "state": new.value})
 
 
 def _not_applied(
@@ -411,6 +401,20 @@ def _not_applied(
 ) -> None:
     """A status that changes nothing here (no such delivery, or a conflicting stage) is recorded, not lost."""
     intake.conflicts += 1
+    _record(out, node, now, kind, document_id, reporter, code, detail)
+
+
+def _record(
+    out: Pending,
+    node: str,
+    now: datetime,
+    kind: str,
+    document_id: str,
+    reporter: str,
+    code: StatusCode,
+    detail: dict,
+) -> None:
+    """The audit event of a status received about ``reporter``'s delivery."""
     out.events.append(
         event(node, now, kind, document_id=document_id, recipient=reporter, status=code.value, detail=detail)
     )
@@ -447,17 +451,7 @@ def _apply_reply(
         )
         if new is AmendmentState.AGREED:
             _apply_effect(repo, out, node, document_id, reporter, BusinessDocType(business), now)
-    out.events.append(
-        event(
-            node,
-            now,
-            "status",
-            document_id=document_id,
-            recipient=reporter,
-            status=code.value,
-            detail={**detail, "amendment": new.value},
-        )
-    )
+    _record(out, node, now, "status", document_id, reporter, code, {**detail, "amendment": new.value})
 
 
 def _apply_effect(

@@ -40,3 +40,25 @@ def test_per_node_workers_deliver_and_answer_over_the_filesystem_transport(tmp_p
     assert serve_once(commune_side.ctx, COMMUNE).moved == 0
     assert serve_once(province_side.ctx, PROVINCE).moved == 0
     assert province_side.ctx.store.verify_audit().ok
+
+
+def test_next_due_says_when_a_failed_send_is_tried_again():
+    from datetime import timedelta
+
+    from docflow.services import Settings
+    from docflow.transports.memory import FaultPlan, MemoryBroker, MemoryTransport
+
+    clock = ManualClock()
+    broker = MemoryBroker(clock=clock.time, faults=FaultPlan(outages={COMMUNE: [(0, 1_000)]}))
+    net = build_network(
+        db="sqlite://",
+        transport=MemoryTransport(broker),
+        registry="tien_giang_2017",
+        policy="direct",
+        clock=clock,
+        settings=Settings(retry_delay=60.0),
+    )
+    assert net.next_due() is None
+    net.node(PROVINCE).send(recipients=[COMMUNE], subject="Công văn", code="4/UBND-VP")
+    assert net.run_until_idle().send_failures == 1
+    assert net.next_due() == clock.now() + timedelta(seconds=60)
