@@ -9,6 +9,8 @@ header length, a UTF-8 JSON header (id, sender, recipient, kind, headers, body s
   racing for a file exactly one wins.  The claim's name carries its delivery count and deadline.
 - ``ack`` deletes the claim; ``nack`` renames it back to ``new/`` (same position: names sort by send time)
   or to ``dead/``; ``close`` gives back this instance's claims.
+- An entry of ``new/`` that is no readable regular file (a directory, pipe, symlink, a file that cannot be
+  opened) is moved to ``dead/<name>.unreadable`` and skipped: it never fails ``receive`` nor hides what follows.
 - Claims whose deadline passed (a consumer crashed or stalled) are moved back to ``new/`` by any consumer
   of that node.  ``reclaim_on_open=True`` gives back *every* claim at start-up: use it only when this process
   is the sole consumer of the tree (a node restarting after a crash).
@@ -28,6 +30,7 @@ import itertools
 import json
 import os
 import re
+import stat
 import struct
 import time
 from collections.abc import Callable
@@ -195,9 +198,13 @@ class FilesystemTransport(TransportBase):
             self._reclaim(node, deadline_before=now)
             new_dir, cur_dir = self._dir(node, "new"), self._dir(node, "cur")
             deadline = int((now + self.visibility_timeout) * 1_000_000)
-            for name in sorted(os.listdir(new_dir)):
+            for entry in sorted(os.scandir(new_dir), key=_name):
                 if len(out) >= limit:
                     break
+                name = entry.name
+                if not entry.is_file(follow_symlinks=False):
+                    self._set_aside(node, new_dir, name, name.rpartition("~")[0] or name)
+                    continue  # a directory, pipe, socket or symlink is no message: never read it
                 base, _, count = name.rpartition("~")
                 if not base or not count.isdigit():
                     continue  # not ours
@@ -209,6 +216,11 @@ class FilesystemTransport(TransportBase):
                     continue  # another consumer claimed it first
                 try:
                     message = decode_message(_read(os.path.join(cur_dir, claimed)))
+                except FileNotFoundError:
+                    continue  # swept away meanwhile
+                except OSError:
+                    self._set_aside(node, cur_dir, claimed, base)
+                    continue
                 except TransportError:
                     os.replace(os.path.join(cur_dir, claimed), os.path.join(self._dir(node, "dead"), f"{base}.corrupt"))
                     continue
@@ -217,6 +229,17 @@ class FilesystemTransport(TransportBase):
         except OSError as exc:
             raise TransportError(f"cannot read queue of {node}: {exc}", node=node) from exc
         return out
+
+    def _set_aside(self, node: str, folder: str, name: str, base: str) -> None:
+        """Move an entry that cannot be read as a message into ``dead/`` as ``<base>.unreadable`` (kept for a
+        person to look at), so it neither fails every later ``receive`` nor hides the messages after it."""
+        dead = self._dir(node, "dead")
+        target = os.path.join(dead, f"{base}.unreadable")
+        suffix = itertools.count(1)
+        while os.path.lexists(target):
+            target = os.path.join(dead, f"{base}.{self._token}-{next(suffix)}.unreadable")
+        with contextlib.suppress(FileNotFoundError):  # another consumer set it aside first
+            os.rename(os.path.join(folder, name), target)
 
     def _reclaim(self, node: str, *, deadline_before: float | None) -> int:
         """Move claims back to ``new/``: those past their deadline, or all of them (``None``)."""
@@ -272,7 +295,7 @@ class FilesystemTransport(TransportBase):
             return []
         out = []
         for name in sorted(os.listdir(dead)):
-            with contextlib.suppress(TransportError, FileNotFoundError):
+            with contextlib.suppress(TransportError, OSError):  # unreadable entries stay for a person
                 out.append(decode_message(_read(os.path.join(dead, name))))
         return out
 
@@ -290,8 +313,16 @@ class FilesystemTransport(TransportBase):
         self._claims.clear()
 
 
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
 def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:
+    """The bytes of a regular file; ``OSError`` for anything else (never blocks on a pipe, never follows a link)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
         return fh.read()
 
 
