@@ -1,4 +1,4 @@
-"""``docflow db upgrade|current --db URL``: apply the schema migrations, or show the revision a database is at.
+"""``docflow db upgrade|current|stats --db URL``: migrate, show the revision, or print rows and bytes per table.
 
 Thin: everything happens in ``docflow.store`` (imported inside ``run``).  Must not import SQLAlchemy.
 """
@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, text in (
         ("upgrade", "create the tables or migrate them to the newest revision (a no-op when up to date)"),
         ("current", "print the revision the database is at"),
+        ("stats", "print rows and bytes per table (every table the database holds) and the total"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         action.add_argument("--db", metavar="URL", default=None, help=DB_HELP)
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if args.db_action == "current" and (missing := missing_sqlite_file(args.db)):
         print(f"none (no database file at {missing})")
         return 1
+    if args.db_action == "stats":
+        return _stats(args.db)
     with open_store(args.db, create=False) as store:
         if args.db_action == "upgrade":
             reached = store.upgrade()
@@ -37,3 +40,16 @@ def run(args: argparse.Namespace) -> int:
         head = head_revision()
         print(f"{current or 'none'}{' (head)' if current == head else f' (head is {head})'}")
         return 0
+
+
+def _stats(url: str | None) -> int:
+    from docflow.errors import StoreError
+    from docflow.store import open_store
+    from docflow.store.engine import missing_sqlite_file
+    from docflow.store.stats import database_stats
+
+    if missing := missing_sqlite_file(url):
+        raise StoreError(f"no database file at {missing}")
+    with open_store(url, create=False) as store:
+        print("\n".join(database_stats(store.engine).lines()))
+    return 0
