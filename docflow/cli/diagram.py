@@ -85,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         choices=sorted(LIFECYCLES),
         type=str.lower,
-        help="the lifecycle to draw (default: all three, as Markdown with one block each)",
+        help="the lifecycle to draw (default: all of them, as Markdown with one block each)",
     )
     parser.add_argument("-o", "--output", type=Path, help="write the diagram to this file instead of stdout")
     parser.add_argument("--format", choices=FORMATS, default="mermaid", help="diagram language (default: mermaid)")

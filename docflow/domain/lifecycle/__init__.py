@@ -1,4 +1,4 @@
-"""The document lifecycles: DELIVERY (sender side), INBOUND (receiver side) and AMENDMENT (recall/update/replace).
+"""The lifecycles: DELIVERY (sender side), INBOUND (receiver side), AMENDMENT (recall/update/replace), DOSSIER.
 
 Each is a module-level ``Lifecycle`` singleton over one shared ``transitions.Machine``; the state lives in the
 stored row and the engine asks ``LIFECYCLE.fire(state, event, document=..., **context)`` for the next one.
@@ -22,12 +22,16 @@ from docflow.domain.lifecycle.tables import (
     DELIVERY_ROWS,
     DELIVERY_STATUS_STAGES,
     DELIVERY_TERMINAL,
+    DOSSIER_ORDER,
+    DOSSIER_ROWS,
+    DOSSIER_TERMINAL,
     INBOUND_ORDER,
     INBOUND_ROWS,
     INBOUND_TERMINAL,
     STATUS_EVENTS,
     AmendmentState,
     DeliveryState,
+    DossierState,
     InboundState,
     status_rows,
 )
@@ -38,11 +42,13 @@ __all__ = [
     "AMENDMENT",
     "AMENDMENT_EFFECTS",
     "DELIVERY",
+    "DOSSIER",
     "INBOUND",
     "LIFECYCLES",
     "STATUS_EVENTS",
     "AmendmentState",
     "DeliveryState",
+    "DossierState",
     "InboundState",
     "Lifecycle",
     "Move",
@@ -64,9 +70,12 @@ INBOUND: Final[Lifecycle[InboundState]] = Lifecycle(
 AMENDMENT: Final[Lifecycle[AmendmentState]] = Lifecycle(
     "amendment", AmendmentState, AmendmentState.REQUESTED, AMENDMENT_TERMINAL, AMENDMENT_ROWS, AMENDMENT_ORDER
 )
+DOSSIER: Final[Lifecycle[DossierState]] = Lifecycle(
+    "dossier", DossierState, DossierState.SUBMITTED, DOSSIER_TERMINAL, DOSSIER_ROWS, DOSSIER_ORDER
+)
 
 #: name -> lifecycle, in drawing order.
-LIFECYCLES: Final[dict[str, Lifecycle]] = {lc.name: lc for lc in (DELIVERY, INBOUND, AMENDMENT)}
+LIFECYCLES: Final[dict[str, Lifecycle]] = {lc.name: lc for lc in (DELIVERY, INBOUND, AMENDMENT, DOSSIER)}
 
 
 def status_event(code: StatusCode) -> str:

@@ -292,3 +292,75 @@ def status_rows(stages: Mapping[str, E], order: Mapping[E, Iterable[E]], states:
         if kept:
             rows.append(Row(event, kept, STAY))
     return tuple(rows)
+
+
+# --- DOSSIER -------------------------------------------------------------------------------------------
+class DossierState(Enum):
+    """``TrangThaiHoSo`` of a one-stop dossier (hồ sơ TTHC): the value is what the store keeps, ``code`` the
+    portal's number (1–10).  DOSSIER — one agency's copy of a dossier; the moves of STANDARD.md::
+
+        submitted(1) ─receive─► received(2) ─start─► processing(4) ─finish─► processed(9) ─return_result─►
+        returned(10)         submitted ─decline─► refused(3)          processing ─hand_over─► (stays: next step)
+        processing ─request_supplement─► supplement_requested(5) ─receive_supplement─► received
+        processing ─request_payment─► payment_requested(6) ─pay─► processing
+        processing ─suspend─► suspended(8) ─resume─► processing
+        any open state (1, 2, 4, 5, 6, 8) ─withdraw─► withdrawn(7)
+
+    A desk submission starts at ``received``.  The stages in hand (2, 4, 5, 6, 8) share one rank: a dossier
+    goes round between them (a supplement brings it back to ``received``), never back to ``submitted`` and
+    never out of refused, withdrawn or returned.  The agency's own actions are serialised, so the table is
+    strict: a repeated action is illegal, and duplicate messages are absorbed before they reach it.
+    """
+
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    REFUSED = "refused"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    PAYMENT_REQUESTED = "payment_requested"
+    WITHDRAWN = "withdrawn"
+    SUSPENDED = "suspended"
+    PROCESSED = "processed"
+    RETURNED = "returned"
+
+    @property
+    def code(self) -> int:
+        """The portal's TrangThaiHoSo (1–10)."""
+        return _DOSSIER_CODES[self]
+
+    @classmethod
+    def from_code(cls, code: int | str) -> DossierState:
+        """The state of portal code ``code`` (1–10); ``ValueError`` naming the range otherwise."""
+        try:
+            return _DOSSIER_BY_CODE[int(code)]
+        except (KeyError, ValueError):
+            raise ValueError(f"TrangThaiHoSo {code!r} is not a dossier state: expected 1–10") from None
+
+
+_DOSSIER_CODES: Final[dict[DossierState, int]] = {state: n for n, state in enumerate(DossierState, start=1)}
+_DOSSIER_BY_CODE: Final[dict[int, DossierState]] = {n: state for state, n in _DOSSIER_CODES.items()}
+
+H = DossierState
+_IN_HAND = (H.RECEIVED, H.PROCESSING, H.SUPPLEMENT_REQUESTED, H.PAYMENT_REQUESTED, H.SUSPENDED)
+DOSSIER_ORDER: Final[Mapping[DossierState, tuple[DossierState, ...]]] = {
+    **{state: (H.SUBMITTED,) for state in (*_IN_HAND, H.REFUSED)},
+    H.PROCESSED: (H.PROCESSING,),
+    H.RETURNED: (H.PROCESSED,),
+    H.WITHDRAWN: (H.SUBMITTED, *_IN_HAND),
+}
+DOSSIER_ROWS: Final[tuple[Row, ...]] = (
+    Row("receive", (H.SUBMITTED,), H.RECEIVED),
+    Row("decline", (H.SUBMITTED,), H.REFUSED),
+    Row("start", (H.RECEIVED,), H.PROCESSING),
+    Row("hand_over", (H.PROCESSING,), STAY),
+    Row("request_supplement", (H.PROCESSING,), H.SUPPLEMENT_REQUESTED),
+    Row("receive_supplement", (H.SUPPLEMENT_REQUESTED,), H.RECEIVED),
+    Row("request_payment", (H.PROCESSING,), H.PAYMENT_REQUESTED),
+    Row("pay", (H.PAYMENT_REQUESTED,), H.PROCESSING),
+    Row("suspend", (H.PROCESSING,), H.SUSPENDED),
+    Row("resume", (H.SUSPENDED,), H.PROCESSING),
+    Row("finish", (H.PROCESSING,), H.PROCESSED),
+    Row("return_result", (H.PROCESSED,), H.RETURNED),
+    Row("withdraw", (H.SUBMITTED, *_IN_HAND), H.WITHDRAWN),
+)
+DOSSIER_TERMINAL: Final = frozenset({H.REFUSED, H.WITHDRAWN, H.RETURNED})
