@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from docflow.cli.db import DB_HELP
+from docflow.cli.db import DB_HELP, database_url
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions.required = True
     text = "recompute every node's event hash chain and report the first event that was altered or removed"
     verify = actions.add_parser("verify", help=text, description=text)
-    verify.add_argument("--db", metavar="URL", default=None, help=DB_HELP)
+    verify.add_argument("--db", metavar="URL", type=database_url, default=None, help=DB_HELP)
     verify.add_argument("--node", metavar="ORGAN_ID", default=None, help="check only this node's chain")
 
 

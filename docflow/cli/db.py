@@ -6,8 +6,23 @@ Thin: everything happens in ``docflow.store`` (imported inside ``run``).  Must n
 from __future__ import annotations
 
 import argparse
+import os
 
-DB_HELP = "database URL or SQLite file path (default: $DOCFLOW_DB, else sqlite:///docflow.db)"
+DB_HELP = "database URL or SQLite file path ending .db (default: $DOCFLOW_DB, else sqlite:///docflow.db)"
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+def database_url(text: str) -> str:
+    """An argparse type for ``--db``: a URL, an existing file or a ``*.db`` path; a bare word is refused.
+
+    A typo such as ``--db notaurl`` would otherwise become a new SQLite file of that name.
+    """
+    if "://" in text or os.path.isfile(text) or text.lower().endswith(SQLITE_SUFFIXES):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is neither a database URL nor a SQLite file (*.db): "
+        "e.g. sqlite:///docflow.db, docflow.db or postgresql://user@host/dbname"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("stats", "print rows and bytes per table (every table the database holds) and the total"),
     ):
         action = actions.add_parser(name, help=text, description=text)
-        action.add_argument("--db", metavar="URL", default=None, help=DB_HELP)
+        action.add_argument("--db", metavar="URL", type=database_url, default=None, help=DB_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from docflow.domain.lifecycle import LIFECYCLES, STATUS_EVENTS, Lifecycle, Move
+from docflow.errors import ConfigError
 
 FORMATS = ("mermaid", "dot")
 _CODES = {event: code.value for code, event in STATUS_EVENTS.items()}
@@ -97,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -53,13 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))
     except DocflowError as exc:
-        print(f"docflow {args.command}: error: {exc}", file=sys.stderr)
+        print(f"docflow {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+_DRIVER_NOISE = re.compile(r"\((?:[a-z_]+\.)*[A-Za-z]*(?:Error|Exception)\) |\s*\(Background on this error at: [^)]*\)")
+
+
+def one_line(message: str) -> str:
+    """A library message on one line: database drivers add their class name, line breaks and a help link."""
+    text = _DRIVER_NOISE.sub("", message)
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def entry() -> None:

@@ -28,6 +28,7 @@ from docflow.errors import ConfigError
 from docflow.sim.clerks import ClerkPool
 from docflow.sim.metrics import compute
 from docflow.sim.scenario import Scenario
+from docflow.sim.summary import extras
 from docflow.sim.traffic import Dispatch, schedule
 
 FIDELITIES = ("full", "model")
@@ -74,9 +75,7 @@ def simulate(
     wall = time.perf_counter()
     cpu = time.process_time()
     registry = registry or load_registry(scenario)
-    for outage in scenario.faults.outages:
-        if outage.node not in registry:
-            raise ConfigError(f"scenario: faults names {outage.node}, which is not in the topology")
+    check_names(scenario, registry)
     plan = schedule(scenario, registry, seed)
     env = simpy.Environment()
     if fidelity == "full":
@@ -114,6 +113,7 @@ def simulate(
         "refused_actions": clerks.refused,
     }
     report.update(compute(scenario, outcome, clerks.backlog, scenario.end))
+    report.update(extras(scenario, registry, outcome.records, report["nodes"]))
     done = time.perf_counter()
     report["run"] = {
         "wall_seconds": round(done - wall, 3),
@@ -124,6 +124,19 @@ def simulate(
         "python": platform.python_version(),
     }
     return SimResult(report, registry)
+
+
+def check_names(scenario: Scenario, registry: Registry) -> None:
+    """Every agency the scenario names must be in its topology; the error names the entry."""
+    for outage in scenario.faults.outages:
+        if outage.node not in registry:
+            raise ConfigError(f"scenario: faults names {outage.node}, which is not in the topology")
+    for index, spec in enumerate(scenario.traffic):
+        if spec.under is not None and spec.under not in registry:
+            raise ConfigError(
+                f"scenario: traffic[{index}] ({spec.name}): under = {spec.under}, which is not in the topology"
+                f" {Path(scenario.topology).name}"
+            )
 
 
 def peak_rss_mib() -> float:

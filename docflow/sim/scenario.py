@@ -1,7 +1,9 @@
-"""Scenario files: TOML read with ``tomllib`` into frozen dataclasses, every mistake a ``ConfigError`` naming its key.
+"""Scenarios: TOML read with ``tomllib``, checked by the pydantic models of ``scenario_file``, turned into frozen
+dataclasses; every mistake is a one-line ``ConfigError`` naming the file and the key.
 
-The format is documented in ``docs/scenarios.md``.  ``load_scenario(path)`` reads a file,
-``parse_scenario(data)`` a parsed mapping (``overrides`` are ``section.key=value`` strings applied first).
+The format is documented in ``docs/scenarios.md`` (JSON Schema: ``docs/scenario.schema.json``).
+``load_scenario(path)`` reads a file, ``parse_scenario(data)`` a parsed mapping (``overrides`` are
+``section.key=value`` strings applied first).
 Must not import simpy, the engine (services, store, transports) or lxml.
 """
 
@@ -10,15 +12,15 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from docflow.domain.ids import OrganId
 from docflow.domain.registry import AgencyKind
 from docflow.domain.routing import RoutingPolicy
-from docflow.errors import ConfigError, IdentifierError
+from docflow.errors import ConfigError
 from docflow.sim.calendar import DAY_NAMES, Calendar, parse_hours
+from docflow.sim.scenario_file import ClerkTable, DistributionTable, FaultsTable, TrafficTable, read
 
 TRAFFIC_KINDS = ("directive", "report", "letter")
 DISTRIBUTIONS = ("fixed", "exponential", "uniform", "lognormal")
@@ -118,90 +120,6 @@ class Scenario:
         return None if hours is None else hours * 3600.0
 
 
-class _Section:
-    """A TOML table with its dotted path, so every error names the key."""
-
-    def __init__(self, data: Mapping[str, Any], path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"[{path}] must be a table")
-        self.data, self.path = data, path
-        self.used: set[str] = set()
-
-    def _where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if default is ...:
-                raise ConfigError(f"scenario: missing key {self._where(key)}")
-            return default
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise ConfigError(f"scenario: {self._where(key)} must be {names}, not {value!r}")
-        return value
-
-    def number(self, key: str, default: float | None = None, *, low: float = 0.0, high: float | None = None) -> float:
-        value = self.get(key, float, ... if default is None else default)
-        if value < low or (high is not None and value > high):
-            bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-            raise ConfigError(f"scenario: {self._where(key)} must be {bound}, not {value}")
-        return float(value)
-
-    def table(self, key: str) -> _Section:
-        return _Section(self.get(key, dict, {}), self._where(key))
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"scenario: {self._where(key)}: {message}")
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise ConfigError(f"scenario: unknown key {self._where(unknown[0])}")
-
-
-def _kinds(section: _Section, key: str, default: Any = ...) -> tuple[AgencyKind, ...]:
-    raw = section.get(key, (str, list), default)
-    items = [raw] if isinstance(raw, str) else list(raw)
-    try:
-        return tuple(AgencyKind.parse(str(item)) for item in items)
-    except Exception as exc:  # RegistryError naming the kinds
-        raise section.fail(key, str(exc)) from None
-
-
-def _code(section: _Section, key: str) -> OrganId:
-    try:
-        return OrganId.parse(section.get(key, str))
-    except IdentifierError as exc:
-        raise section.fail(key, str(exc)) from None
-
-
-def _distribution(section: _Section, key: str, default: Distribution) -> Distribution:
-    if key not in section.data:
-        section.used.add(key)
-        return default
-    raw = section.get(key, (dict, int, float))
-    if not isinstance(raw, dict):
-        return Distribution("fixed", float(raw))
-    table = _Section(raw, section._where(key))
-    kind = table.get("dist", str, "exponential")
-    if kind not in DISTRIBUTIONS:
-        raise table.fail("dist", f"expected one of {', '.join(DISTRIBUTIONS)}")
-    if kind == "uniform":
-        low, high = table.number("low"), table.number("high")
-        if high < low:
-            raise table.fail("high", "must not be below low")
-        dist = Distribution(kind, (low + high) / 2, low, high)
-    else:
-        dist = Distribution(kind, table.number("mean"), sigma=table.number("sigma", 0.5))
-    table.done()
-    return dist
-
-
 DEFAULT_STEPS = (
     ("accept", Distribution("exponential", 20.0)),
     ("assign", Distribution("exponential", 15.0)),
@@ -210,68 +128,59 @@ DEFAULT_STEPS = (
 )
 
 
-def _clerks(section: _Section, base: ClerkSpec | None) -> ClerkSpec:
-    count = int(section.number("count", float(base.count if base else 1), low=1))
+def _distribution(raw: float | DistributionTable | None, default: Distribution) -> Distribution:
+    if raw is None:
+        return default
+    if not isinstance(raw, DistributionTable):
+        return Distribution("fixed", float(raw))
+    if raw.dist == "uniform":
+        low, high = float(raw.low or 0.0), float(raw.high or 0.0)
+        return Distribution("uniform", (low + high) / 2, low, high)
+    return Distribution(raw.dist, float(raw.mean or 0.0), sigma=raw.sigma)
+
+
+def _clerks(table: ClerkTable, base: ClerkSpec | None) -> ClerkSpec:
+    count = table.count if table.count is not None else (base.count if base else 1)
     steps = tuple(
-        (name, _distribution(section, f"{name}_minutes", dist))
+        (name, _distribution(getattr(table, f"{name}_minutes"), dist))
         for name, dist in (base.steps if base else DEFAULT_STEPS)
     )
-    reject = section.number("reject_rate", base.reject_rate if base else 0.0, high=1.0)
+    reject = table.reject_rate if table.reject_rate is not None else (base.reject_rate if base else 0.0)
     return ClerkSpec(count, steps, reject)
 
 
-def _traffic(section: _Section, index: int) -> TrafficSpec:
-    kind = section.get("kind", str)
-    if kind not in TRAFFIC_KINDS:
-        raise section.fail("kind", f"expected one of {', '.join(TRAFFIC_KINDS)}, not {kind!r}")
-    under = _code(section, "under") if "under" in section.data else None
-    section.used.add("under")
-    scope = section.get("scope", str, "parent")
-    if scope not in ("parent", "all"):
-        raise section.fail("scope", "expected 'parent' or 'all'")
-    spec = TrafficSpec(
-        name=section.get("name", str, f"{kind}-{index + 1}"),
-        kind=kind,
-        senders=_kinds(section, "from"),
-        recipients=_kinds(section, "to"),
-        rate_per_hour=section.number("rate_per_hour"),
-        document_type=section.get("document_type", str, kind),
-        under=under,
-        fanout=int(section.number("fanout", 0.0)),
-        scope=scope,
-        always=section.get("always", bool, False),
+def _kinds(raw: str | list[str]) -> tuple[AgencyKind, ...]:
+    return tuple(AgencyKind.parse(item) for item in ([raw] if isinstance(raw, str) else raw))
+
+
+def _traffic(table: TrafficTable, index: int) -> TrafficSpec:
+    return TrafficSpec(
+        name=table.name or f"{table.kind}-{index + 1}",
+        kind=table.kind,
+        senders=_kinds(table.from_),
+        recipients=_kinds(table.to),
+        rate_per_hour=table.rate_per_hour,
+        document_type=table.document_type or table.kind,
+        under=OrganId.parse(table.under) if table.under is not None else None,
+        fanout=table.fanout,
+        scope=table.scope,
+        always=table.always,
     )
-    section.done()
-    return spec
 
 
-def _faults(section: _Section, start: datetime) -> Faults:
-    outages = []
-    raw = section.get("outage", list, [])
-    for i, item in enumerate(raw):
-        table = _Section(item, f"{section.path}.outage[{i}]")
-        begin = table.number("start_hour") * 3600.0
-        outages.append(Outage(_code(table, "node"), begin, begin + table.number("hours") * 3600.0))
-        table.done()
-    for i, item in enumerate(section.get("hub_down", list, [])):
-        table = _Section(item, f"{section.path}.hub_down[{i}]")
-        code = _code(table, "hub")
-        if not code.is_hub:
-            raise table.fail("hub", f"{code} is not a hub (W code)")
-        begin = table.number("start_hour") * 3600.0
-        outages.append(Outage(code, begin, begin + table.number("hours") * 3600.0))
-        table.done()
-    mode = section.get("loss_mode", str, "retry")
-    if mode not in ("retry", "silent"):
-        raise section.fail("loss_mode", "expected 'retry' or 'silent'")
-    faults = Faults(
+def _faults(table: FaultsTable) -> Faults:
+    outages = [
+        Outage(OrganId.parse(o.node), o.start_hour * 3600.0, (o.start_hour + o.hours) * 3600.0) for o in table.outage
+    ]
+    outages += [
+        Outage(OrganId.parse(h.hub), h.start_hour * 3600.0, (h.start_hour + h.hours) * 3600.0) for h in table.hub_down
+    ]
+    return Faults(
         outages=tuple(sorted(outages, key=lambda o: (o.start, str(o.node)))),
-        loss_rate=section.number("loss_rate", 0.0, high=1.0),
-        loss_mode=mode,
-        duplicate_rate=section.number("duplicate_rate", 0.0, high=1.0),
+        loss_rate=table.loss_rate,
+        loss_mode=table.loss_mode,
+        duplicate_rate=table.duplicate_rate,
     )
-    section.done()
-    return faults
 
 
 def _apply(data: dict[str, Any], override: str) -> None:
@@ -291,100 +200,43 @@ def _apply(data: dict[str, Any], override: str) -> None:
     target[last] = value
 
 
-def parse_scenario(data: Mapping[str, Any], *, base: Path | None = None, overrides: tuple[str, ...] = ()) -> Scenario:
-    """Validate a parsed scenario; relative topology files resolve against ``base``."""
+def parse_scenario(
+    data: Mapping[str, Any], *, base: Path | None = None, overrides: tuple[str, ...] = (), source: str = "scenario"
+) -> Scenario:
+    """Validate a parsed scenario; relative topology files resolve against ``base``; errors start with ``source``."""
     data = _copy(data)
     for override in overrides:
         _apply(data, override)
-    root = _Section(data, "")
-    head = root.table("scenario")
-    start = head.get("start", datetime, datetime(2017, 10, 2))
-    calendar_section = root.table("calendar")
-    try:
-        opens, closes = parse_hours(calendar_section.get("hours", str, "08:00-17:00"))
-    except ValueError as exc:
-        raise calendar_section.fail("hours", str(exc)) from None
-    day_names = calendar_section.get("days", list, list(DAY_NAMES[:5]))
-    if not day_names or any(str(d).lower()[:3] not in DAY_NAMES for d in day_names):
-        raise calendar_section.fail("days", f"expected a non-empty list of {', '.join(DAY_NAMES)}")
-    calendar = Calendar(start, opens, closes, frozenset(DAY_NAMES.index(str(d).lower()[:3]) for d in day_names))
-    calendar_section.done()
-
-    topo = root.table("topology")
-    if "file" in topo.data:
-        file = Path(topo.get("file", str))
+    checked = read(data, source)
+    head, cal = checked.scenario, checked.calendar
+    opens, closes = parse_hours(cal.hours)
+    days = frozenset(DAY_NAMES.index(day.lower()[:3]) for day in cal.days)
+    if checked.topology.file is not None:
+        file = Path(checked.topology.file)
         topology = str(file if file.is_absolute() or base is None else base / file)
     else:
-        topology = topo.get("name", str, "tien_giang_2017")
-    topo.done()
-
-    routing = root.table("routing")
-    try:
-        policy = RoutingPolicy.parse(routing.get("policy", str, "hierarchical"))
-    except ConfigError as exc:
-        raise routing.fail("policy", str(exc)) from None
-    mode = routing.get("mode", str, "push")
-    if mode not in ("push", "pull"):
-        raise routing.fail("mode", "expected 'push' or 'pull'")
-    poll = routing.number("poll_interval_minutes", 15.0) * 60.0
-    if mode == "pull" and poll <= 0:
-        raise routing.fail("poll_interval_minutes", "must be positive in pull mode")
-    routing.done()
-
-    net = root.table("network")
-    network = NetworkSpec(
-        latency=net.number("latency_seconds", 1.0),
-        jitter=net.number("jitter_seconds", 0.0),
-        retry_budget=int(net.number("retry_budget", 5.0, low=1)),
-        retry_delay=net.number("retry_delay_seconds", 60.0, low=1.0),
-    )
-    net.done()
-
-    clerk_section = root.table("clerks")
-    by_kind_section = clerk_section.table("kind")
-    clerks = _clerks(clerk_section, None)
-    by_kind = []
-    for name in sorted(by_kind_section.data):
-        by_kind_section.used.add(name)
-        try:
-            kind = AgencyKind.parse(name)
-        except Exception as exc:
-            raise by_kind_section.fail(name, str(exc)) from None
-        sub = _Section(by_kind_section.data[name], by_kind_section._where(name))
-        by_kind.append((kind, _clerks(sub, clerks)))
-        sub.done()
-    clerk_section.done()
-
-    deadline_section = root.table("deadlines")
-    deadlines = tuple((key, deadline_section.number(key)) for key in sorted(deadline_section.data))
-    deadline_section.done()
-
-    raw_traffic = root.get("traffic", list, [])
-    traffic = tuple(_traffic(_Section(item, f"traffic[{i}]"), i) for i, item in enumerate(raw_traffic))
-    if not traffic:
-        raise ConfigError("scenario: [[traffic]] needs at least one stream")
-    faults = _faults(root.table("faults"), start)
-
-    scenario = Scenario(
-        name=head.get("name", str, "scenario"),
-        seed=int(head.number("seed", 0.0)),
-        calendar=calendar,
-        duration=head.number("duration_hours", low=0.001) * 3600.0,
-        drain=head.number("drain_hours", 24.0) * 3600.0,
+        topology = checked.topology.name
+    net = checked.network
+    clerks = _clerks(checked.clerks, None)
+    return Scenario(
+        name=head.name,
+        seed=head.seed,
+        calendar=Calendar(head.start, opens, closes, days),
+        duration=head.duration_hours * 3600.0,
+        drain=head.drain_hours * 3600.0,
         topology=topology,
-        policy=policy,
-        pull=mode == "pull",
-        poll_interval=poll,
-        network=network,
+        policy=RoutingPolicy.parse(checked.routing.policy),
+        pull=checked.routing.mode == "pull",
+        poll_interval=checked.routing.poll_interval_minutes * 60.0,
+        network=NetworkSpec(net.latency_seconds, net.jitter_seconds, net.retry_budget, net.retry_delay_seconds),
         clerks=clerks,
-        clerks_by_kind=tuple(by_kind),
-        deadlines=deadlines,
-        traffic=traffic,
-        faults=faults,
+        clerks_by_kind=tuple(
+            (AgencyKind.parse(name), _clerks(table, clerks)) for name, table in sorted(checked.clerks.kind.items())
+        ),
+        deadlines=tuple(sorted(checked.deadlines.items())),
+        traffic=tuple(_traffic(table, i) for i, table in enumerate(checked.traffic)),
+        faults=_faults(checked.faults),
     )
-    head.done()
-    root.done()
-    return scenario
 
 
 def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -400,4 +252,4 @@ def load_scenario(path: str | Path, *, overrides: tuple[str, ...] = ()) -> Scena
         raise ConfigError(f"cannot read scenario {file}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"scenario {file}: {exc}") from None
-    return parse_scenario(data, base=file.parent, overrides=overrides)
+    return parse_scenario(data, base=file.parent, overrides=overrides, source=f"scenario {file}")

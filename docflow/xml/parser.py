@@ -121,7 +121,7 @@ def _skip_prolog(data: bytes, source: str | None) -> tuple[int, bytes]:
 def _check_bytes(data: bytes, limits: ParserLimits, source: str | None) -> None:
     """Refuse, on the bytes alone, what libxml2 must never see: oversize, non-UTF-8, a DTD."""
     if len(data) > limits.max_bytes:
-        raise _refuse(f"input is {len(data)} bytes, over the limit of {limits.max_bytes}", "max-bytes", source)
+        raise _refuse(f"input is {len(data)} bytes, over the limit of {limits.max_bytes}", "max-bytes", source, 1)
     if data.startswith(_WIDE_BOMS) or b"\x00" in data[:4]:
         raise _refuse("input is UTF-16 or UTF-32: only UTF-8 is accepted", "utf-8", source, 1)
     end, declaration = _skip_prolog(data, source)

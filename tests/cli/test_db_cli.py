@@ -69,3 +69,31 @@ def test_db_commands_on_postgresql(postgres_url, capsys):
         assert main(["db", "current", "--db", url]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == "0001 (head)"
         assert main(["audit", "verify", "--db", url]) == 0
+
+
+def test_a_bare_word_is_not_taken_for_a_new_sqlite_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for command in (["db", "upgrade"], ["trace", "x"], ["audit", "verify"]):
+        argv = [*command, "--db", "notaurl"]
+        assert main(argv) == 2
+        assert "'notaurl' is neither a database URL nor a SQLite file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_driver_link(capsys):
+    # port 9 on loopback: nothing listens there, the connection is refused at once
+    assert main(["db", "upgrade", "--db", "postgresql://docflow@127.0.0.1:9/nothing"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("docflow db: error: ")
+    assert "Connection refused" in err and "Background on this error" not in err and "sqlalche.me" not in err
+    assert "OperationalError" not in err
+
+
+def test_one_line_keeps_plain_messages_as_they_are():
+    from docflow.cli.main import one_line
+
+    plain = "scenario x.toml: scenario.seed must be an integer, not 1.5"
+    assert one_line(plain) == plain
+    assert one_line("(psycopg.OperationalError) refused\n\tIs it up?\n(Background on this error at: https://x/e)") == (
+        "refused Is it up?"
+    )

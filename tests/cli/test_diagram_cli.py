@@ -95,3 +95,11 @@ def test_one_dot_file(tmp_path):
 def test_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(tmp_path, capsys):
+    target = tmp_path / "missing" / "dir" / "x.md"
+    assert main(["diagram", "-o", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"docflow diagram: error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()

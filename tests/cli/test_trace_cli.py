@@ -14,12 +14,16 @@ def test_trace_prints_every_hop_and_status_in_order(tmp_path, capsys):
 
     assert main(["trace", document_id, "--db", url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{document_id}: {len(lines) - 1} steps"
-    kinds = [line.split()[3] for line in lines[1:]]
+    assert lines[0] == f"{document_id}: {len(lines) - 2} steps over 0 s"  # a ManualClock that never moved
+    assert lines[1].split() == ["virtual", "time", "since", "prev", "since", "sent", "node", "step"]
+    what = [line[67:] for line in lines[2:]]
     # sent at the commune, forwarded by the district and the province, arrived at the Government Office,
     # then the 01 status forwarded back down and applied at the commune
+    kinds = [w.split()[0] for w in what]
     assert kinds == ["sent", "forwarded", "forwarded", "arrived", "forwarded", "forwarded", "status"]
-    assert "000.00.00.G22" in lines[4] and "01" in lines[-1]
+    assert what[0] == "sent to 000.00.00.G22" and what[3] == f"arrived 01, from {commune}"
+    assert what[-1] == "status 01 (Đã đến) from 000.00.00.G22"
+    assert "000.00.00.G22" in lines[5] and lines[2].split()[2] == "—" and lines[3].split()[2] == "+0"
 
 
 def test_trace_of_an_unknown_document_exits_1(tmp_path, capsys):

@@ -118,3 +118,15 @@ def test_inspect_invalid_file_exits_1(tmp_path, capsys):
     assert captured.err.startswith(
         f"INVALID {path}: 2: /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/OtherInfo/Priority"
     )
+
+
+def test_an_oversized_file_is_refused_with_its_line_and_path(tmp_path, capsys):
+    from docflow.xml.parser import ParserLimits
+
+    big = tmp_path / "big.edxml"
+    with big.open("wb") as stream:
+        stream.truncate(ParserLimits().max_bytes + 1)  # sparse: nothing is written, every byte reads as 0
+    assert main(["validate", str(big)]) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"INVALID {big}: 1: /: unsafe XML refused: input is ")
+    assert "over the limit" in line and "[max-bytes]" in line and "?:" not in line

@@ -93,3 +93,87 @@ def test_embed_example_scenario_is_valid() -> None:
     namespace = runpy.run_path(str(EXAMPLES / "embed.py"), run_name="embed_example")
     scenario = parse_scenario(namespace["SCENARIO"])
     assert scenario.traffic[0].under == OrganId.parse("000.00.50.H58")
+
+
+def write_scenario(tmp_path: Path, head: str) -> Path:
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        f"[scenario]\n{head}\n"
+        '[[traffic]]\nkind = "directive"\nfrom = "province"\nto = "district"\nrate_per_hour = 0.2\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        ("duraton_hours = 10", "unknown key scenario.duraton_hours (did you mean duration_hours?)"),
+        ("duration_hours = 10\nseed = 1.5", "scenario.seed must be an integer, not 1.5"),
+        ('duration_hours = 10\nseed = "abc"', "scenario.seed must be an integer, not 'abc'"),
+        ("duration_hours = 10\nseed = true", "scenario.seed must be an integer, not True"),
+        ("duration_hours = 0", "scenario.duration_hours must be > 0, not 0"),
+        ("duration_hours = 10\nstart = 3", "scenario.start: Input should be a valid datetime, not 3"),
+    ],
+)
+def test_file_errors_are_one_line_naming_the_file_and_the_key(tmp_path: Path, head: str, message: str) -> None:
+    path = write_scenario(tmp_path, head)
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert text == f"scenario {path}: {message}" and "\n" not in text
+
+
+def test_a_misspelt_key_deep_in_a_table_gets_a_suggestion() -> None:
+    with pytest.raises(ConfigError, match=r"unknown key clerks\.kind\.province\.cuont \(did you mean count\?\)"):
+        tiny(clerks={"kind": {"province": {"cuont": 2}}})
+    with pytest.raises(ConfigError, match=r"unknown key traffic\[0\]\.form \(did you mean from\?\)"):
+        tiny(traffic=[{"kind": "report", "form": "commune", "to": "district", "rate_per_hour": 1}])
+    with pytest.raises(ConfigError, match=r"^scenario: unknown key scenario\.zzz$"):
+        tiny(scenario={"duration_hours": 1, "zzz": 1})
+
+
+def test_distributions_are_numbers_or_complete_tables() -> None:
+    s = tiny(clerks={"accept_minutes": 5, "complete_minutes": {"dist": "uniform", "low": 10, "high": 30}})
+    steps = dict(s.clerks.steps)
+    assert steps["accept"].kind == "fixed" and steps["accept"].mean == 5.0
+    assert (steps["complete"].low, steps["complete"].high, steps["complete"].mean) == (10.0, 30.0, 20.0)
+    with pytest.raises(ConfigError, match=r"clerks\.accept_minutes: a uniform distribution needs low and high"):
+        tiny(clerks={"accept_minutes": {"dist": "uniform", "low": 1}})
+    with pytest.raises(ConfigError, match=r"clerks\.accept_minutes must be a number, not 'soon'"):
+        tiny(clerks={"accept_minutes": "soon"})
+
+
+def test_per_kind_clerks_inherit_the_general_values() -> None:
+    s = tiny(clerks={"count": 2, "reject_rate": 0.1, "kind": {"province": {"count": 5}}})
+    province = s.clerk_spec(AgencyKind.PROVINCE)
+    assert province.count == 5 and province.reject_rate == 0.1 and province.steps == s.clerks.steps
+    assert s.clerk_spec(AgencyKind.COMMUNE).count == 2
+
+
+def test_an_unknown_under_agency_names_the_traffic_entry() -> None:
+    from docflow.sim import simulate
+
+    traffic = [{"name": "reports from nowhere", "kind": "report", "from": "commune", "to": "district",
+                "under": "000.00.99.H58", "rate_per_hour": 1}]  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        simulate(tiny(traffic=traffic), fidelity="model")
+    assert str(caught.value) == (
+        "scenario: traffic[0] (reports from nowhere): under = 000.00.99.H58, which is not in the topology "
+        "tien_giang_2017"
+    )
+
+
+def test_the_json_schema_in_docs_is_current() -> None:
+    import json
+
+    from docflow.sim.scenario_file import json_schema
+
+    kept = EXAMPLES.parent / "docs" / "scenario.schema.json"
+    assert json.loads(kept.read_text(encoding="utf-8")) == json_schema(), (
+        "regenerate: docflow simulate --schema > docs/scenario.schema.json"
+    )
+    assert set(json_schema()["properties"]) == {
+        "scenario", "calendar", "topology", "routing", "network", "clerks", "deadlines", "traffic", "faults",
+    }  # fmt: skip
+    assert json_schema()["required"] == ["scenario", "traffic"]
