@@ -10,14 +10,23 @@
     │   ├── UnsafeXMLError          refused before it became a tree: DTD, entity, XInclude, external
     │   │   │                       schema, oversize, too deep, not UTF-8
     │   │   └── MalformedXMLError   not well-formed (truncated, bad syntax)
-    │   └── ValidationError         well-formed but breaks the XSD or a semantic rule
+    │   ├── ValidationError         well-formed but breaks the XSD or a semantic rule
+    │   └── SignatureError          an XML-DSig signature that cannot be trusted (docflow.xml.signing)
+    │       ├── MissingSignatureError     none where one is required
+    │       ├── SignatureAlgorithmError   a refused algorithm (legacy SHA-1 unless allowed)
+    │       ├── WrappedSignatureError     duplicated, misplaced, or not covering the message read
+    │       ├── SignatureMismatchError    content changed after signing, or signed with another key
+    │       └── UnknownSignerError        no certificate for the sender's OrganId
     ├── LifecycleError              a move the state machine does not allow
     │   └── IllegalTransitionError
+    ├── KeyStoreError               an organisation's key or certificate is missing or unusable
     ├── StoreError                  persistence failed (driver errors mapped here)
     │   ├── DuplicateError          an idempotency key already present
-    │   └── ConflictError           a row was not in the state expected (optimistic check)
+    │   ├── ConflictError           a row was not in the state expected (optimistic check)
+    │   └── StoreTimeoutError       the database did not answer within a timeout (docflow.config.Timeouts)
     └── TransportError              bytes could not be moved
         └── TransportUnavailableError
+            └── TransportTimeoutError   the peer did not answer within a timeout (connect, send)
 
 Each error carries the context that names the problem (file, line, element path, rule, node) so a
 clear one-line message can be shown to a person.  Driver and library errors are mapped at the
@@ -146,6 +155,11 @@ class ConflictError(StoreError):
     """A row was missing or not in the state the caller expected: someone else changed it first."""
 
 
+class StoreTimeoutError(StoreError):
+    """The database did not answer within a timeout (connect, statement, lock, or a connection that hung);
+    the unit of work was rolled back or abandoned, and the connection is not reused."""
+
+
 class TransportError(DocflowError):
     """Bytes could not be moved; ``node`` names the peer when known."""
 
@@ -156,3 +170,36 @@ class TransportError(DocflowError):
 
 class TransportUnavailableError(TransportError):
     """The peer or broker cannot be reached right now; retry later."""
+
+
+class SignatureError(XMLError):
+    """An XML-DSig signature that cannot be trusted; ``rule`` names the check that refused it."""
+
+
+class MissingSignatureError(SignatureError):
+    """The message carries no signature (or only an empty ``DigitalSignature``) where one is required."""
+
+
+class SignatureAlgorithmError(SignatureError):
+    """A signature, digest, canonicalization or transform algorithm that the policy refuses (e.g. RSA-SHA1)."""
+
+
+class WrappedSignatureError(SignatureError):
+    """A signature wrapping attempt: several signatures, one out of place, or one not covering the whole message."""
+
+
+class SignatureMismatchError(SignatureError):
+    """The signature does not verify: the signed content changed, or it was made with another key."""
+
+
+class UnknownSignerError(SignatureError):
+    """No certificate is known for the sender named in the message."""
+
+
+class KeyStoreError(DocflowError):
+    """An organisation's private key or certificate is missing, malformed or inconsistent."""
+
+
+class TransportTimeoutError(TransportUnavailableError):
+    """The peer or broker did not answer within a timeout (connect, send); the connection is dropped and the
+    next call opens a new one.  Whether a message being sent was stored is unknown: it is sent again."""

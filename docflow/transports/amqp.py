@@ -13,6 +13,13 @@ closed or lost makes the broker requeue all its claims.
 by other connections are invisible to AMQP 0-9-1 and not counted.  One instance per thread: pika's blocking
 connection is not thread-safe.  The connection is opened on first use, not in the constructor.
 
+Timeouts (``docflow.config.Timeouts``): opening a connection (TCP and AMQP handshake) is bounded by ``connect``;
+every call on an open connection (a publish until its confirm, a get, an ack) by ``send``, through a timer on
+pika's I/O loop that aborts the connection when the broker stays silent (what pika's own heartbeat checker does,
+only sooner); a broker that blocks publishers (memory or disk alarm) is given ``send`` too.  A timeout raises
+``TransportTimeoutError`` and drops the connection; every pika error, the connection workflow's included, is
+mapped to ``TransportError`` / ``TransportUnavailableError``.
+
 The kombu-style URL ``amqp://user:pass@host:5672//`` (vhost ``/``) is accepted besides pika's ``/%2F``.
 Must not import lxml, sqlalchemy, docflow.store or docflow.xml.
 """
@@ -22,14 +29,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pika  # type: ignore[import-untyped]
 import pika.exceptions as pex  # type: ignore[import-untyped]
 from pika.adapters.blocking_connection import BlockingChannel  # type: ignore[import-untyped]
+from pika.adapters.utils.connection_workflow import (  # type: ignore[import-untyped]
+    AMQPConnectorException,
+    AMQPConnectorStackTimeout,
+)
 
-from docflow.errors import ConfigError, TransportError, TransportUnavailableError
+from docflow.config import DEFAULT_TIMEOUTS, Timeouts
+from docflow.errors import ConfigError, TransportError, TransportTimeoutError, TransportUnavailableError
 from docflow.transports.base import KINDS, Delivery, Message, TransportBase, check_node
 
 _SENDER = "docflow-sender"
@@ -57,17 +70,30 @@ class AmqpTransport(TransportBase):
         clock: Callable[[], float] = time.monotonic,
         visibility_timeout: float = 30.0,
         queue_prefix: str = "docflow.",
-        connect_timeout: float = 5.0,
+        timeouts: Timeouts | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         if visibility_timeout <= 0:
             raise ConfigError(f"visibility_timeout must be positive, not {visibility_timeout!r}")
+        chosen = timeouts or DEFAULT_TIMEOUTS
+        if connect_timeout is not None:  # the older keyword still wins over the settings object
+            chosen = replace(chosen, connect=connect_timeout)
+        self.timeouts = chosen
         self.url = normalise_url(url)
         self.clock = clock
         self.visibility_timeout = float(visibility_timeout)
         self.queue_prefix = queue_prefix
         self._params = pika.URLParameters(self.url)
-        self._params.socket_timeout = connect_timeout
-        self._params.blocked_connection_timeout = connect_timeout
+        self._params.socket_timeout = chosen.connect
+        self._params.stack_timeout = chosen.connect
+        self._params.blocked_connection_timeout = chosen.send
+        if self._params.tcp_options is None:
+            self._params.tcp_options = {
+                "TCP_KEEPIDLE": max(int(chosen.keepalive), 1),
+                "TCP_KEEPINTVL": max(int(chosen.keepalive) // 3, 1),
+                "TCP_KEEPCNT": 3,
+                "TCP_USER_TIMEOUT": int(max(chosen.send, chosen.keepalive) * 1000),
+            }
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
         self._generation = 0  # receipts of an older connection are stale
@@ -92,10 +118,12 @@ class AmqpTransport(TransportBase):
             raise TransportError("AMQP transport is closed")
         if self._channel is None or not self._channel.is_open:
             self._drop()
-            connection = pika.BlockingConnection(self._params)
-            channel = connection.channel()
-            channel.confirm_delivery()
-            self._connection, self._channel = connection, channel
+            connection = pika.BlockingConnection(self._params)  # bounded by socket_timeout and stack_timeout
+            self._connection = connection
+            with _deadline(connection, self.timeouts.send):
+                channel = connection.channel()
+                channel.confirm_delivery()
+            self._channel = channel
             self._generation += 1
         return self._channel
 
@@ -105,14 +133,22 @@ class AmqpTransport(TransportBase):
         self._declared.clear()
         self._held.clear()
         if connection is not None and connection.is_open:
-            with suppress(Exception):
+            with suppress(Exception), _deadline(connection, self.timeouts.send):
                 connection.close()
 
     @contextmanager
     def _mapped(self, doing: str, node: str | None = None) -> Iterator[None]:
-        """Map pika's errors to docflow's, and reconnect on the next call after any of them."""
+        """Map pika's errors to docflow's, bound the call by the send timeout, and reconnect on the next call
+        after any error."""
         try:
-            yield
+            with _deadline(self._connection, self.timeouts.send):
+                yield
+        except (_CallTimeout, pex.ConnectionBlockedTimeout, AMQPConnectorStackTimeout) as exc:
+            self._drop()
+            raise TransportTimeoutError(f"AMQP broker did not answer while {doing}: {exc}", node=node) from exc
+        except AMQPConnectorException as exc:  # not an AMQPError: the connection workflow's own tree
+            self._drop()
+            raise TransportUnavailableError(f"AMQP broker unreachable while {doing}: {exc!r}", node=node) from exc
         except (pex.AMQPConnectionError, pex.ConnectionWrongStateError, OSError) as exc:
             self._drop()
             raise TransportUnavailableError(f"AMQP broker unreachable while {doing}: {exc!r}", node=node) from exc
@@ -240,6 +276,36 @@ class AmqpTransport(TransportBase):
         if not self._closed:
             self._drop()
             self._closed = True
+
+
+class _CallTimeout(pex.AMQPConnectionError):  # type: ignore[misc]
+    """The broker did not answer a call within its deadline; the connection was aborted."""
+
+
+@contextmanager
+def _deadline(connection: pika.BlockingConnection | None, seconds: float) -> Iterator[None]:
+    """Abort ``connection`` if the block has not finished within ``seconds``.
+
+    The blocking adapter's public ``call_later`` fires only inside ``process_data_events``, never while a
+    publish waits for its confirm; so the timer is set on the I/O loop underneath (``_adapter_call_later``)
+    and aborts the stream as pika's heartbeat checker does (``_terminate_stream``).  The waiting call then
+    raises ``_CallTimeout``.  Only these two private calls of pika are used, here and nowhere else.
+    """
+    impl = getattr(connection, "_impl", None)
+    if connection is None or impl is None or not connection.is_open:
+        yield
+        return
+
+    def abort() -> None:
+        if impl.is_open:
+            impl._terminate_stream(_CallTimeout(f"no answer from the broker within {seconds:g} s"))
+
+    timer = impl._adapter_call_later(seconds, abort)
+    try:
+        yield
+    finally:
+        with suppress(Exception):
+            impl._adapter_remove_timeout(timer)
 
 
 def _to_message(properties: pika.BasicProperties, body: bytes, node: str) -> Message:
