@@ -14,13 +14,19 @@ the two-day drain — 20 documents, 36 deliveries (seed 1).
   delivery.
 - ``sim_model_speedup``: ``fidelity="model"`` against ``fidelity="full"`` on the same scenario (about a
   second at full fidelity): the ratio is model / full, so 0.1 means model fidelity is ten times faster.
+- ``sim_national_cut``: a cut of ``examples/national_full_day.toml`` (every stream's rate divided by 3,000: the
+  whole country's topology and the day's mix of streams in all four tiers, ~65 documents, ~80 deliveries) at
+  full fidelity against the same engine work without the simulator (``run_engine``), per delivery, each run
+  built afresh (ABBA, minimum of each); the note gives both in deliveries per second.
 """
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
-from harness import Case, benchmark
+from harness import Case, Figure, Timing, benchmark, measure_fresh, measured
 
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
@@ -114,3 +120,41 @@ def sim_model_speedup() -> Case:
         if model[key] != full[key]:
             raise AssertionError(f"model and full disagree on {key}: {model[key]} != {full[key]}")
     return Case(subject=lambda: simulate(scene, fidelity="model"), floor=lambda: _full(scene))
+
+
+NATIONAL = Path(__file__).resolve().parents[1] / "examples" / "national_full_day.toml"
+CUT = 3_000
+
+
+def national_cut() -> Scenario:
+    """``national_full_day.toml``, every rate divided by ``CUT``, two days to drain (every delivery completes)."""
+    data = tomllib.loads(NATIONAL.read_text(encoding="utf-8"))
+    for stream in data["traffic"]:
+        stream["rate_per_hour"] = stream["rate_per_hour"] / CUT
+    data["scenario"]["drain_hours"] = 48
+    data["scenario"]["name"] = f"{data['scenario']['name']} (cut: rates / {CUT:,})"
+    return parse_scenario(data)
+
+
+@measured("sim_national_cut", target=2.0)
+def sim_national_cut(timing: Timing) -> Figure:
+    """per delivery: simulate(full) on a cut of the national day vs the same work on a bare network."""
+    scene = national_cut()
+    plan = schedule(scene, load_registry(scene), scene.seed)
+    deliveries = sum(len(d.recipients) for d in plan)
+    reports: list[dict[str, Any]] = []
+    floors: list[tuple[int, int]] = []
+    value, floor = measure_fresh(
+        lambda: lambda: reports.append(_full(scene)),
+        lambda: lambda: floors.append(run_engine(scene, plan)),
+        1 if timing.quick else 3,
+    )
+    report = reports[0]
+    if report["deliveries"] != deliveries or floors[0][0] != report["messages_sent"]:
+        raise AssertionError(f"simulator: {report['deliveries']} deliveries, {report['messages_sent']} messages; "
+                             f"floor: {deliveries} deliveries, {floors[0][0]} messages")  # fmt: skip
+    note = (
+        f"{len(plan)} documents, {deliveries} deliveries over {scene.calendar.start:%Y-%m-%d}; "
+        f"simulator {deliveries / value * 1e6:.0f} deliveries/s, engine alone {deliveries / floor * 1e6:.0f}"
+    )
+    return Figure(value / deliveries, floor / deliveries, "us/delivery", note)

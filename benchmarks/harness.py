@@ -10,6 +10,11 @@ Timing: each callable is warmed up, then its inner loop count is scaled until on
 the per-operation time of each is the minimum over the repeats — noise on a shared machine only ever adds
 time, so the minimum is the best estimate of the cost itself.
 
+Some figures cannot be timed by repeating one call: bytes on disk, or a job that needs a fresh store each time.
+A setup registered with ``@measured(name, target=...)`` takes the ``Timing`` and returns a ``Figure`` it measured
+itself (value, floor, unit and a note such as a scaled-down size in ``--quick``); ``measure_fresh`` times such
+jobs the same way (each run prepared untimed, ABBA order, minimum of each).
+
 Imports nothing from docflow: benchmark files (``benchmarks/bench_*.py``) do, and ``run.py`` finds them.
 """
 
@@ -39,13 +44,24 @@ class Case:
 
 
 @dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure a ``@measured`` benchmark took itself: ``value`` against ``floor`` in ``unit``, with a note."""
+
+    value: float
+    floor: float
+    unit: str = UNIT
+    note: str = ""  # what the line must say besides the figures (sizes used, a scaled-down --quick run)
+
+
+@dataclass(frozen=True, slots=True)
 class Benchmark:
     """A registered benchmark: its name, the maximum allowed ratio, and the setup that builds its ``Case``."""
 
     name: str
     target: float
-    setup: Callable[[], Case]
+    setup: Callable[..., Case | Figure]
     description: str = ""
+    measured: bool = False  # the setup takes the Timing and returns a Figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,30 +75,32 @@ class Result:
     ratio: float
     target: float
     meets: bool
+    note: str = ""
 
     def to_json(self) -> str:
-        """The one JSON line ``run.py`` prints for this figure."""
-        return json.dumps(
-            {
-                "name": self.name,
-                "value": round(self.value, 3),
-                "unit": self.unit,
-                "floor": round(self.floor, 3),
-                "ratio": round(self.ratio, 3),
-                "target": self.target,
-                "meets": self.meets,
-            }
-        )
+        """The one JSON line ``run.py`` prints for this figure (``note`` only when there is one)."""
+        record: dict[str, object] = {
+            "name": self.name,
+            "value": round(self.value, 3),
+            "unit": self.unit,
+            "floor": round(self.floor, 3),
+            "ratio": round(self.ratio, 3),
+            "target": self.target,
+            "meets": self.meets,
+        }
+        if self.note:
+            record["note"] = self.note
+        return json.dumps(record, ensure_ascii=False)
 
 
-def make_result(name: str, value: float, floor: float, target: float, unit: str = UNIT) -> Result:
+def make_result(name: str, value: float, floor: float, target: float, unit: str = UNIT, note: str = "") -> Result:
     """Build a ``Result``: ratio = value / floor, meets = ratio <= target."""
     if value < 0 or floor <= 0:
         raise ValueError(f"{name}: value must be >= 0 and floor > 0, got value={value} floor={floor}")
     if target <= 0:
         raise ValueError(f"{name}: target must be positive, got {target}")
     ratio = value / floor
-    return Result(name, value, unit, floor, ratio, target, ratio <= target)
+    return Result(name, value, unit, floor, ratio, target, ratio <= target, note)
 
 
 REGISTRY: dict[str, Benchmark] = {}
@@ -94,13 +112,29 @@ def benchmark(name: str, *, target: float) -> Callable[[Callable[[], Case]], Cal
         raise ValueError(f"benchmark {name!r}: target must be positive")
 
     def register(setup: Callable[[], Case]) -> Callable[[], Case]:
-        if name in REGISTRY and REGISTRY[name].setup is not setup:
-            raise ValueError(f"benchmark {name!r} is registered twice")
-        doc = (setup.__doc__ or "").strip().splitlines()
-        REGISTRY[name] = Benchmark(name, target, setup, doc[0] if doc else "")
+        _register(name, target, setup, measured=False)
         return setup
 
     return register
+
+
+def measured(name: str, *, target: float) -> Callable[[Callable[[Timing], Figure]], Callable[[Timing], Figure]]:
+    """Register the decorated ``setup(timing) -> Figure`` as benchmark ``name`` with the maximum ratio ``target``."""
+    if target <= 0:
+        raise ValueError(f"benchmark {name!r}: target must be positive")
+
+    def register(setup: Callable[[Timing], Figure]) -> Callable[[Timing], Figure]:
+        _register(name, target, setup, measured=True)
+        return setup
+
+    return register
+
+
+def _register(name: str, target: float, setup: Callable[..., Case | Figure], *, measured: bool) -> None:
+    if name in REGISTRY and REGISTRY[name].setup is not setup:
+        raise ValueError(f"benchmark {name!r} is registered twice")
+    doc = (setup.__doc__ or "").strip().splitlines()
+    REGISTRY[name] = Benchmark(name, target, setup, doc[0] if doc else "", measured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +144,11 @@ class Timing:
     repeats: int
     batch_ns: int
     max_loops: int = 1_000_000
+    quick: bool = False  # ``--quick``: measured benchmarks may scale their job down (and say so in the note)
 
 
 FULL = Timing(repeats=25, batch_ns=40_000_000)
-QUICK = Timing(repeats=5, batch_ns=20_000_000)
+QUICK = Timing(repeats=5, batch_ns=20_000_000, quick=True)
 
 
 def _batch(function: Callable[[], object], loops: int) -> int:
@@ -165,9 +200,31 @@ def measure(subject: Callable[[], object], floor: Callable[[], object], timing: 
     return best_subject / 1000, best_floor / 1000
 
 
+def measure_fresh(
+    subject: Callable[[], Callable[[], object]], floor: Callable[[], Callable[[], object]], repeats: int
+) -> tuple[float, float]:
+    """Per-run microseconds of jobs that need fresh state each time: ``subject()`` and ``floor()`` prepare a run
+    (untimed) and return the callable to time once; ABBA order over ``repeats`` pairs, minimum of each."""
+    best = {"subject": float("inf"), "floor": float("inf")}
+    for index in range(max(1, repeats)):
+        order = (("floor", floor), ("subject", subject))
+        for label, prepare in order[::-1] if index % 2 else order:
+            run = prepare()
+            gc.collect()
+            best[label] = min(best[label], _batch(run, 1) / 1000)
+    return best["subject"], best["floor"]
+
+
 def run_benchmark(bench: Benchmark, timing: Timing) -> Result:
-    """Set ``bench`` up, time it, and return its ``Result``."""
+    """Set ``bench`` up, time it (or let it measure itself), and return its ``Result``."""
+    if bench.measured:
+        figure = bench.setup(timing)
+        if not isinstance(figure, Figure):
+            raise TypeError(f"benchmark {bench.name!r} must return a Figure, not {type(figure).__name__}")
+        return make_result(bench.name, figure.value, figure.floor, bench.target, figure.unit, figure.note)
     case = bench.setup()
+    if not isinstance(case, Case):
+        raise TypeError(f"benchmark {bench.name!r} must return a Case, not {type(case).__name__}")
     value, floor = measure(case.subject, case.floor, timing)
     return make_result(bench.name, value / case.ops, floor / case.ops, bench.target)
 
