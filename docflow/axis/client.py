@@ -89,6 +89,8 @@ class AxisClient:
         )
         headers["Content-Type"] = content_type
         headers["User-Agent"] = USER_AGENT
+        # Values travel as UTF-8 bytes (a description in Vietnamese); the server compares the bytes it got.
+        wire = [(name.encode("ascii"), value.encode("utf-8")) for name, value in headers.items()]
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -97,7 +99,7 @@ class AxisClient:
             self.calls += 1
             try:
                 response = self._http.request(
-                    method, f"{self.url}/{operation}", headers=headers, content=body if method == "POST" else None
+                    method, f"{self.url}/{operation}", headers=wire, content=body if method == "POST" else None
                 )
             except httpx.HTTPError as exc:
                 last = exc

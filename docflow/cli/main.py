@@ -18,10 +18,12 @@ from docflow.errors import DocflowError
 #: command name -> (module, one-line help).  Keep sorted.
 COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("docflow.cli.audit", "verify the hash-chained event log"),
+    "axis": ("docflow.cli.axis", "call an axis endpoint: send, list, get, ack, sent, agencies"),
     "db": ("docflow.cli.db", "create, migrate or inspect the database"),
     "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
     "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
     "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
+    "serve": ("docflow.cli.serve", "serve the national axis API (sendEdoc, getEdoc, ...) backed by the engine"),
     "simulate": ("docflow.cli.simulate", "run a scenario under virtual time; write report.json and report.html"),
     "trace": ("docflow.cli.trace", "print a document's journey: every hop and status in order"),
     "validate": ("docflow.cli.validate", "check edXML files: hardened parse, XSD and semantic rules"),

@@ -24,6 +24,9 @@ from docflow.store.records import (
 from docflow.store.repository import Repository
 from docflow.store.uow import Store, UnitOfWork, open_store
 
+# Registers the axis mailbox tables on ``metadata``, so the schema check sees every table of the migrations.
+from docflow.store import axis_mailbox  # noqa: E402, F401, I001
+
 __all__ = [
     "Amendment",
     "AuditReport",

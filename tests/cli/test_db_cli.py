@@ -5,18 +5,19 @@ from __future__ import annotations
 from store_backends import T0, make_schema
 
 from docflow.cli.main import main
-from docflow.store import Event, open_store
+from docflow.store import Event, head_revision, open_store
 
 NODE = "000.00.00.H53"
+HEAD = head_revision()
 
 
 def test_upgrade_creates_the_schema_then_is_a_no_op(tmp_path, capsys):
     db = tmp_path / "node.db"
     assert main(["db", "upgrade", "--db", f"sqlite:///{db}"]) == 0
-    assert "at revision 0001 (head)" in capsys.readouterr().out
+    assert f"at revision {HEAD} (head)" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", str(db)]) == 0
     assert main(["db", "current", "--db", str(db)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "0001 (head)"
+    assert capsys.readouterr().out.splitlines()[-1] == f"{HEAD} (head)"
 
 
 def test_current_of_a_missing_file_says_so_and_creates_nothing(tmp_path, capsys):
@@ -31,7 +32,7 @@ def test_current_of_an_unmigrated_database_names_the_head(tmp_path, capsys):
     with open_store(str(db), create=False) as store, store.engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")  # the file now exists, without tables
     assert main(["db", "current", "--db", str(db)]) == 0
-    assert capsys.readouterr().out.strip() == "none (head is 0001)"
+    assert capsys.readouterr().out.strip() == f"none (head is {HEAD})"
 
 
 def test_the_database_defaults_to_the_environment(tmp_path, monkeypatch, capsys):
@@ -64,10 +65,10 @@ def test_audit_verify_of_a_missing_database_is_an_error(tmp_path, capsys):
 def test_db_commands_on_postgresql(postgres_url, capsys):
     for url in make_schema(postgres_url):
         assert main(["db", "current", "--db", url]) == 0
-        assert capsys.readouterr().out.strip() == "none (head is 0001)"
+        assert capsys.readouterr().out.strip() == f"none (head is {HEAD})"
         assert main(["db", "upgrade", "--db", url]) == 0
         assert main(["db", "current", "--db", url]) == 0
-        assert capsys.readouterr().out.splitlines()[-1] == "0001 (head)"
+        assert capsys.readouterr().out.splitlines()[-1] == f"{HEAD} (head)"
         assert main(["audit", "verify", "--db", url]) == 0
 
 

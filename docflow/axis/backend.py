@@ -1,0 +1,442 @@
+"""``AxisBackend``: the one adapter between the axis server and docflow's engine, store and XML readers.
+
+The server's handlers speak only to this class.  A package sent in is parsed and validated
+(``docflow.xml.hop.read_hop``), recorded by the engine as the sending agency's operation (a document:
+``Node.send``, one delivery per recipient; a status: the receiving clerk's action — 03 ``accept``, 04
+``assign``, 05 ``start``, 06 ``complete``, 02 ``reject``, 13 ``recall``, 15/16 ``agree``/``refuse``), carried
+through the in-process network (``Network.run_until_idle``) and queued in the axis mailbox
+(``docflow.store.axis_mailbox``) for each recipient with the exact bytes sent.  When the engine's internals
+change, only this module moves.  Must not import sqlalchemy, lxml, starlette or httpx.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NoReturn
+
+from docflow.axis.credentials import Credentials, System
+from docflow.axis.protocol import AxisError, ErrorCode, ascii_text
+from docflow.bootstrap import build_network, load_topology
+from docflow.domain.envelope import BusinessDocType, Envelope, ResponseFor
+from docflow.domain.ids import DocumentId, OrganId, organ_id
+from docflow.domain.registry import Registry
+from docflow.domain.routing import NATIONAL_AXIS
+from docflow.domain.status import StatusCode, StatusMessage
+from docflow.errors import DocflowError, IdentifierError, UnsafeXMLError, XMLError
+from docflow.services import Network
+from docflow.store import Delivery, Organisation, Store, axis_mailbox
+from docflow.store.axis_mailbox import DONE, FAIL, INITIAL, PROCESSING, Package
+from docflow.xml import write_status
+from docflow.xml.hop import read_hop
+
+log = logging.getLogger("docflow.axis")
+
+#: A receiving system's status packet -> the engine's clerk action at the receiver.
+_ACTIONS = {"02": "reject", "03": "accept", "04": "assign", "05": "start", "06": "complete"}
+UPDATE_STATES = {"done": DONE, "fail": FAIL, "processing": PROCESSING}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parsed:
+    """What a ``sendEdoc`` body says about itself."""
+
+    kind: str  # "edoc" | "status"
+    sender: str
+    recipients: tuple[str, ...]
+    document_id: str
+    business: int
+    status_code: str = ""
+    subject: str = ""
+    notation: str = ""
+    envelope: Envelope | None = None
+    status: StatusMessage | None = None
+
+
+class AxisBackend:
+    """Everything the axis operations do to docflow, behind one lock (the engine's network is not thread-safe)."""
+
+    def __init__(self, network: Network, credentials: Credentials, *, node: str = str(NATIONAL_AXIS)) -> None:
+        self.network = network
+        self.credentials = credentials
+        self.node = node
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls, *, db: str | None, registry: str | Registry, credentials: Credentials, node: str = str(NATIONAL_AXIS)
+    ) -> AxisBackend:
+        """Open (create or upgrade) the store, load the registry, catch up on work left by a previous run."""
+        network = build_network(db=db, transport="memory://", registry=load_registry(registry))
+        backend = cls(network, credentials, node=node)
+        backend._seed_directory()
+        network.recover()
+        network.run_until_idle()
+        return backend
+
+    @property
+    def store(self) -> Store:
+        return self.network.ctx.store
+
+    @property
+    def registry(self) -> Registry:
+        return self.network.ctx.registry
+
+    def close(self) -> None:
+        self.network.ctx.transport.close()
+        self.store.close()
+
+    # -- sendEdoc -------------------------------------------------------------------------------------
+
+    def send(
+        self, system: System, data: bytes, *, message_type: str, to: Sequence[str] | None, from_header: str | None
+    ) -> str:
+        """Record and queue one package; returns its ``DocId`` (the same one again for a resend)."""
+        with self._lock:
+            parsed = self._parse(system, data, message_type, to)
+            if from_header and from_header != parsed.sender:
+                self._refuse(
+                    data,
+                    system,
+                    ErrorCode.BAD_PARAMETER,
+                    f"header from {from_header} differs from the package's From {parsed.sender}",
+                )
+            if not system.owns(parsed.sender):
+                self._refuse(
+                    data, system, ErrorCode.NOT_OWNER, f"system {system.id} may not send as agency {parsed.sender}"
+                )
+            unknown = [code for code in (parsed.sender, *parsed.recipients) if not self._known(code)]
+            if unknown:
+                raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {', '.join(unknown)}")
+            identities = {r: identity(parsed, r) for r in parsed.recipients}
+            with self.store.snapshot() as repo:
+                existing = axis_mailbox.by_identities(repo, identities.values())
+            missing = [r for r, key in identities.items() if key not in existing]
+            send_id = next(iter(existing.values())).send_id if existing else new_id()
+            if not missing:
+                return send_id  # a resend after a lost answer: nothing new is stored
+            self._record(parsed, missing)
+            now = self.network.ctx.clock.now()
+            rows = [self._package(parsed, system, r, identities[r], send_id, data, now) for r in missing]
+            with self.store.unit_of_work() as repo:
+                axis_mailbox.add_packages(repo, rows)
+            self.network.run_until_idle()
+            return send_id
+
+    def _parse(self, system: System, data: bytes, message_type: str, to: Sequence[str] | None) -> Parsed:
+        source = f"sendEdoc from {system.id}"
+        try:
+            hop = read_hop(data, source=source)
+            if hop.kind == "document":
+                if message_type == "status":
+                    raise AxisError(ErrorCode.BAD_PARAMETER, "messagetype is status but the package is a document")
+                envelope = hop.envelope()
+                return self._document(envelope, to)
+            return self._status(hop.status(), to)
+        except UnsafeXMLError as exc:
+            self._refuse(data, system, ErrorCode.UNSAFE_XML, str(exc))
+        except XMLError as exc:
+            self._refuse(data, system, ErrorCode.INVALID_EDXML, str(exc))
+        except IdentifierError as exc:
+            self._refuse(data, system, ErrorCode.INVALID_EDXML, str(exc))
+
+    def _document(self, envelope: Envelope, to: Sequence[str] | None) -> Parsed:
+        recipients = tuple(dict.fromkeys(to or [str(r.organ_id) for r in envelope.recipients]))
+        if to:
+            ctx = self.network.ctx
+            envelope = dataclasses.replace(envelope, recipients=tuple(ctx.organization(r) for r in recipients))
+        return Parsed(
+            kind="edoc",
+            sender=str(envelope.sender.organ_id),
+            recipients=recipients,
+            document_id=envelope.document_id,
+            business=int(envelope.business.doc_type),
+            subject=envelope.subject,
+            notation=str(envelope.code),
+            envelope=envelope,
+        )
+
+    def _status(self, status: StatusMessage, to: Sequence[str] | None) -> Parsed:
+        sender = str(status.sender.organ_id)
+        about = status.response_for.document_id
+        recipients: tuple[str, ...] = tuple(to or (str(status.response_for.organ_id),))
+        if recipients == (sender,):  # a recall (13) names its own sender: it goes to the document's recipients
+            recipients = tuple(d.recipient for d in self.network.node(sender).deliveries(about))
+            if not recipients:
+                raise AxisError(ErrorCode.UNKNOWN_DOCUMENT, f"{sender} has sent no document {about}")
+        return Parsed(
+            kind="status",
+            sender=sender,
+            recipients=recipients,
+            document_id=about,
+            business=0,
+            status_code=status.status.value,
+            subject=status.description,
+            notation=status.response_for.code,
+            status=status,
+        )
+
+    def _known(self, code: str) -> bool:
+        try:
+            return organ_id(code) in self.registry
+        except IdentifierError:
+            return False
+
+    def _record(self, parsed: Parsed, recipients: list[str]) -> None:
+        """The engine's record of the package (idempotent: a document already recorded is not sent twice)."""
+        if parsed.envelope is not None:
+            sender = self.network.node(parsed.sender)
+            if not sender.deliveries(parsed.document_id):  # not recorded yet (a resend finds it recorded)
+                envelope = parsed.envelope
+                if set(recipients) != {str(r.organ_id) for r in envelope.recipients}:
+                    ctx = self.network.ctx
+                    envelope = dataclasses.replace(envelope, recipients=tuple(ctx.organization(r) for r in recipients))
+                try:
+                    sender.send(envelope)
+                except DocflowError as exc:
+                    raise AxisError(ErrorCode.DUPLICATE_DOCUMENT, f"the engine refused the document: {exc}") from None
+            return
+        for recipient in recipients:
+            self._apply_status(parsed, recipient)
+
+    def _apply_status(self, parsed: Parsed, recipient: str) -> None:
+        """Move the engine's records as the receiving clerk's action; a status the engine cannot apply is
+        recorded in the audit log and still relayed (the axis carries statuses, the agencies decide)."""
+        code, about, node = parsed.status_code, parsed.document_id, self.network.node(parsed.sender)
+        description = parsed.status.description if parsed.status else ""
+        try:
+            if code in _ACTIONS:
+                action = _ACTIONS[code]
+                if action == "reject":
+                    node.reject(about, description)
+                elif action == "assign":
+                    node.assign(about, description)
+                else:
+                    getattr(node, action)(about)
+            elif code == StatusCode.RECALLED.value:
+                node.recall(about, description, [recipient])
+            elif code in (StatusCode.AGREED.value, StatusCode.REFUSED.value, "14"):
+                kind = self._requested_kind(parsed.sender, about)
+                if code == StatusCode.REFUSED.value:
+                    node.refuse(about, kind, description)
+                else:
+                    node.agree(about, kind, description)
+        except DocflowError as exc:
+            log.info("axis: status %s from %s about %s not applied by the engine: %s", code, parsed.sender, about, exc)
+
+    def _requested_kind(self, node: str, document_id: str) -> BusinessDocType:
+        asked = [a for a in self.network.node(node).amendments(document_id) if a.recipient == node]
+        return BusinessDocType(asked[-1].business_type) if asked else BusinessDocType.REVOKE
+
+    def _package(
+        self, parsed: Parsed, system: System, recipient: str, key: str, send_id: str, data: bytes, now: datetime
+    ) -> Package:
+        return Package(
+            doc_id=new_id(),
+            send_id=send_id,
+            identity=key,
+            message_type=parsed.kind,
+            sender=parsed.sender,
+            recipient=recipient,
+            system=system.id,
+            document_id=parsed.document_id,
+            body=data,
+            state=INITIAL,
+            created_at=now,
+            updated_at=now,
+            business=parsed.business,
+            status_code=parsed.status_code,
+            subject=parsed.subject[:500],
+            notation=parsed.notation[:100],
+        )
+
+    def _refuse(self, data: bytes, system: System, code: ErrorCode, reason: str) -> NoReturn:
+        """Keep readable bytes in quarantine with the reason, then refuse the call."""
+        self.quarantine(data, f"axis {code.name.lower()}: {reason}", system.id)
+        raise AxisError(code, reason)
+
+    def quarantine(self, data: bytes, reason: str, source: str) -> None:
+        now = self.network.ctx.clock.now()
+        with self.store.unit_of_work() as repo:
+            axis_mailbox.quarantine_bytes(repo, self.node, now, reason[:2000], data, source)
+
+    # -- the receiving side ---------------------------------------------------------------------------
+
+    def _scope(self, system: System) -> list[str] | None:
+        return None if system.relays_for_any else sorted(system.agencies)
+
+    def received(self, system: System, message_type: str) -> list[Package]:
+        with self.store.snapshot() as repo:
+            return axis_mailbox.waiting(repo, self._scope(system), message_type)
+
+    def count(self, system: System, message_type: str) -> int:
+        with self.store.snapshot() as repo:
+            return axis_mailbox.count_waiting(repo, self._scope(system), message_type)
+
+    def fetch(self, system: System, doc_id: str) -> Package:
+        """The package ``doc_id`` if it waits for one of ``system``'s agencies."""
+        with self.store.snapshot() as repo:
+            found = axis_mailbox.get_package(repo, doc_id)
+        if found is None:
+            raise AxisError(ErrorCode.UNKNOWN_DOCUMENT, f"unknown docId {ascii_text(doc_id)[:80]!r}")
+        if not system.owns(found.recipient):
+            raise AxisError(
+                ErrorCode.NOT_YOURS, f"package {doc_id} is for {found.recipient}, not for system {system.id}"
+            )
+        return found
+
+    def update(self, system: System, doc_id: str, status: str, description: str) -> None:
+        """``updateStatus``: acknowledge (done), refuse (fail: the sender hears a 02) or mark (processing)."""
+        state = UPDATE_STATES.get(status.lower())
+        if state is None:
+            raise AxisError(
+                ErrorCode.BAD_PARAMETER, f"status {ascii_text(status)[:40]!r}: expected done, fail or processing"
+            )
+        with self._lock:
+            package = self.fetch(system, doc_id)
+            if package.state in (DONE, FAIL) and package.state != state:
+                raise AxisError(ErrorCode.BAD_PARAMETER, f"package {doc_id} is {package.state} already")
+            now = self.network.ctx.clock.now()
+            with self.store.unit_of_work() as repo:
+                axis_mailbox.set_state(repo, doc_id, state, description=description, now=now)
+            if state == FAIL and package.state != FAIL and package.message_type == "edoc":
+                self._failed_receipt(package, description or "the receiving system could not take the package")
+
+    def _failed_receipt(self, package: Package, reason: str) -> None:
+        """A failed receipt ends the sender's delivery (02 through the engine) and waits for its system as a
+        status packet written by the axis on the receiver's behalf."""
+        try:
+            self.network.node(package.recipient).reject(package.document_id, reason)
+        except DocflowError as exc:
+            log.info("axis: failed receipt of %s not applied by the engine: %s", package.doc_id, exc)
+        ctx = self.network.ctx
+        now = ctx.clock.now()
+        message = StatusMessage(
+            sender=ctx.organization(package.recipient),
+            response_for=_response_for(package.document_id, package.sender),
+            status=StatusCode.REJECTED,
+            timestamp=now,
+            description=reason,
+        )
+        parsed = Parsed(
+            "status",
+            package.recipient,
+            (package.sender,),
+            package.document_id,
+            package.business,
+            StatusCode.REJECTED.value,
+            reason,
+            "",
+        )
+        key = identity(parsed, package.sender)
+        with self.store.unit_of_work() as repo:
+            if not axis_mailbox.by_identities(repo, [key]):
+                system = f"axis:{self.node}"
+                axis_mailbox.add_packages(
+                    repo,
+                    [
+                        self._package(
+                            parsed, _axis_system(system), package.sender, key, new_id(), write_status(message), now
+                        )
+                    ],
+                )
+        self.network.run_until_idle()
+
+    # -- the sending side -----------------------------------------------------------------------------
+
+    def sent(self, system: System, send_id: str) -> list[tuple[Package, Delivery | None]]:
+        """Each recipient of one ``sendEdoc`` call with the engine's delivery to it."""
+        with self.store.snapshot() as repo:
+            rows = axis_mailbox.sent_by(repo, send_id)
+            if not rows:
+                raise AxisError(ErrorCode.UNKNOWN_DOCUMENT, f"unknown docId {ascii_text(send_id)[:80]!r}")
+            if not system.owns(rows[0].sender):
+                raise AxisError(ErrorCode.NOT_YOURS, f"docId {send_id} was not sent by system {system.id}")
+        tracked = {d.recipient: d for d in self.network.node(rows[0].sender).deliveries(rows[0].document_id)}
+        return [(row, tracked.get(row.recipient)) for row in rows]
+
+    # -- the directory --------------------------------------------------------------------------------
+
+    def _seed_directory(self) -> None:
+        with self.store.unit_of_work() as repo:
+            if not axis_mailbox.list_organisations(repo):
+                axis_mailbox.add_organisations(repo, (_organisation(agency) for agency in self.registry))
+
+    def agencies(self) -> list[Organisation]:
+        with self.store.snapshot() as repo:
+            return axis_mailbox.list_organisations(repo)
+
+    def register(self, entry: Organisation) -> None:
+        with self._lock, self.store.unit_of_work() as repo:
+            try:
+                axis_mailbox.add_organisation(repo, entry)
+            except DocflowError as exc:
+                raise AxisError(ErrorCode.AGENCY_EXISTS, str(exc)) from None
+
+    def delete(self, code: str) -> None:
+        with self._lock, self.store.unit_of_work() as repo:
+            if not axis_mailbox.delete_organisation(repo, code):
+                raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {ascii_text(code)[:40]!r}")
+
+
+def _axis_system(system_id: str) -> System:
+    """The axis itself as the writer of a package (a 02 on a receiver's behalf)."""
+    return System(system_id, "", frozenset())
+
+
+def identity(parsed: Parsed, recipient: str) -> str:
+    """The package's identity for ``recipient``: the key the engine's inbox uses for the same message."""
+    if parsed.kind == "edoc":
+        return f"edoc|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}"
+    return f"status|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}|{parsed.status_code}"
+
+
+def new_id() -> str:
+    """A fresh axis ``DocId``."""
+    return uuid.uuid4().hex
+
+
+def _response_for(document_id: str, original_sender: str) -> ResponseFor:
+    try:
+        parsed = DocumentId.parse(document_id)
+    except IdentifierError:
+        return ResponseFor(organ_id=OrganId.parse(original_sender), document_id=document_id)
+    return ResponseFor(
+        organ_id=OrganId.parse(original_sender),
+        code=f"{parsed.code_number}/{parsed.code_notation}",
+        promulgation_date=parsed.date,
+        document_id=document_id,
+    )
+
+
+def _organisation(agency: object) -> Organisation:
+    org = agency.organization  # type: ignore[attr-defined]
+    return Organisation(
+        organ_id=str(org.organ_id),
+        name=org.organ_name,
+        kind=str(agency.kind),  # type: ignore[attr-defined]
+        parent=str(agency.parent) if agency.parent is not None else None,  # type: ignore[attr-defined]
+        tier=int(org.organ_id.tier),
+        organization_in_charge=org.organization_in_charge,
+        address=org.organ_add,
+        email=org.email,
+        telephone=org.telephone,
+        fax=org.fax,
+        website=org.website,
+    )
+
+
+def load_registry(name_or_file: str | Registry) -> Registry:
+    """A registry by topology name, or from a CSV file (``docflow registry`` writes one)."""
+    from pathlib import Path
+
+    if isinstance(name_or_file, str) and Path(name_or_file).is_file():
+        from docflow.domain.registry_csv import load_csv
+
+        with open(name_or_file, encoding="utf-8") as stream:
+            return load_csv(stream, source=name_or_file)
+    return load_topology(name_or_file)

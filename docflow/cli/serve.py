@@ -1,0 +1,89 @@
+"""``docflow serve``: the national axis API over HTTP (Starlette on uvicorn), backed by docflow's engine and store.
+
+With no arguments it serves the Tiền Giang network as the axis on 127.0.0.1:8080 with ``./docflow.db``; on
+first run it writes ``./docflow-credentials.toml`` (a random secret for every agency) and prints where it is
+and a ready-to-paste client command.  The database is created or upgraded on start.  Thin: the work is in
+``docflow.axis`` (imported inside ``run``).  Must not import sqlalchemy or lxml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+DEFAULT_CREDENTIALS = "docflow-credentials.toml"
+DEFAULT_DB = "sqlite:///docflow.db"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    parser.add_argument(
+        "--registry", metavar="NAME|FILE", default="tien_giang_2017", help="topology name or registry CSV file"
+    )
+    parser.add_argument(
+        "--credentials",
+        metavar="FILE",
+        default=None,
+        help=f"systems allowed to call (TOML); default ./{DEFAULT_CREDENTIALS}, generated on first run",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--base-path", default="", metavar="PATH", help="URL prefix, e.g. /XrdAdapter/adapter")
+    parser.add_argument("--max-body", type=int, default=20 * 1024 * 1024, metavar="BYTES", help="sendEdoc size limit")
+    parser.add_argument(
+        "--max-clock-skew",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="refuse calls whose timestamp is further from the server's clock (default: no check)",
+    )
+    parser.add_argument("--node", metavar="ORGID", default=None, help="this server's own code (default 00.00.W00)")
+    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from docflow.axis import credentials as creds
+    from docflow.axis.app import ServerSettings, create_app
+    from docflow.axis.backend import AxisBackend, load_registry
+    from docflow.domain.routing import NATIONAL_AXIS
+
+    registry = load_registry(args.registry)
+    path = Path(args.credentials or DEFAULT_CREDENTIALS)
+    if args.credentials is None and not path.exists():
+        made = creds.generate(path, [str(agency.code) for agency in registry])
+        example = next(iter(made.systems))
+        print(f"docflow serve: wrote {path.resolve()} with a secret for each of {len(made.systems)} agencies")
+        print(
+            f"  try: docflow axis http://{args.host}:{args.port}{args.base_path} --system {example} "
+            f"--secret-file {path} agencies"
+        )
+    credentials = creds.load(path)
+    node = args.node or str(NATIONAL_AXIS)
+    backend = AxisBackend.open(db=args.db, registry=registry, credentials=credentials, node=node)
+    settings = ServerSettings(base_path=args.base_path, max_body=args.max_body, max_clock_skew=args.max_clock_skew)
+    app = create_app(backend, settings)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
+    server = uvicorn.Server(config)
+    print(
+        f"docflow serve: {node} on http://{args.host}:{args.port}{settings.base_path} "
+        f"({len(credentials.systems)} systems, store {backend.store.url})",
+        flush=True,
+    )
+    # uvicorn re-raises the signal that stopped it once it has shut down; answering it with a no-op handler
+    # lets the process finish its own clean-up and exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
+    try:
+        server.run()
+    finally:
+        backend.close()
+    sys.stdout.flush()
+    return 0
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """The server has already stopped when this runs; nothing more to do."""
