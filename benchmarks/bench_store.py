@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -90,10 +91,13 @@ def big_store(documents: int) -> Path:
         serial = itertools.count(1_000_000_000)
         for _ in range(documents // BATCH):
             send_batch(net, serial)
-        with net.ctx.store.engine.begin() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         close(net)
+    checkpoint = sqlite3.connect(building)  # fold the WAL into the file, so copying the file copies everything
+    try:
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        checkpoint.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
     os.replace(building, path)  # a build cut short never leaves a cache file behind
