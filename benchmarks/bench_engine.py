@@ -26,6 +26,8 @@ from lxml import etree
 
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
+from docflow.domain.ids import OrganId
+from docflow.services.network import Network, Node
 from docflow.xml.schemas import get_schema
 
 REPORTS = 60
@@ -102,7 +104,9 @@ def engine_single() -> Case:
     return Case(subject=subject, floor=floor, ops=SINGLE_REPORTS * HOPS_PER_REPORT)
 
 
-def _floor(net, communes, government_office, folder: Path, reports: int) -> Callable[[], object]:
+def _floor(
+    net: Network, communes: list[Node], government_office: OrganId, folder: Path, reports: int
+) -> Callable[[], object]:
     """The least any engine could do for ``reports`` routed reports: parse + validate + one transaction a hop."""
     # The floor works on the very bytes the engine moves: one report and one status as they travel.
     sample = communes[0].draft([government_office], subject="Báo cáo mẫu", code="0/BC-UBND", content=CONTENT[:480])
