@@ -1,250 +1,253 @@
-"""``report.html``: one self-contained page (inline CSS, inline SVG charts, a few lines of inline script, no
-external URL) drawn from a report dict and the registry the run used.
+"""``report.html``: one self-contained page drawn from a report dict and the registry the run used.
 
-Charts: latency distribution per tier path (delivery and completion), backlog over time, deadline breaches
-per tier, and the hierarchy as an icicle map coloured by each agency's share of breached deadlines.
-Must not import simpy, the engine or any plotting library.
+At the top a summary in words (what was sent, what arrived, what was late and where, what failed and why),
+then the charts of ``docflow.sim.charts`` rendered by Vega-Lite — its JavaScript bundle (Vega, Vega-Lite,
+Vega-Embed, from ``vl-convert-python``) is inlined, so the page opens with no network — and tables: late
+agencies, the slowest deliveries with the ``docflow trace`` command for each, latency percentiles, the
+deliveries unfinished when the run ended, the wall-clock figures.
+Must not import simpy or the engine.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from docflow.domain.ids import OrganId
 from docflow.domain.registry import Registry
+from docflow.sim import charts
+from docflow.sim.units import human_duration
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
-WIDTH, HEIGHT, PAD = 760, 260, 48
+LATE_ROWS = 25
 
 CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-svg.chart{background:#fcfcfc;border:1px solid #ddd;display:block;margin:6px 0}
-svg text{font-size:11px;fill:#333}.legend span{display:inline-block;margin-right:14px;font-size:12px}
-.swatch{display:inline-block;width:10px;height:10px;margin-right:4px}
+body{font-family:system-ui,sans-serif;margin:24px auto;color:#222;max-width:1000px;padding:0 16px;line-height:1.45}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
+.meta{color:#555;font-size:13px;margin-top:0}
+.summary{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:10px 18px}
+.summary li{margin:4px 0}.bad{color:#b00020;font-weight:600}.ok{color:#1a7f37;font-weight:600}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}code{font-size:12px;background:#f3f3f3;padding:1px 3px}
+.chart{margin:8px 0 4px}.note{color:#555;font-size:13px;margin:2px 0 10px}
 """
 
-SCRIPT = """
-(function(){
-  var charts = document.querySelectorAll('svg.chart'), drawn = 0;
-  charts.forEach(function(svg){ var box = svg.getBBox(); if (box.width > 0 && box.height > 0 &&
-    svg.querySelectorAll('rect,polyline,path,circle').length > 0) { drawn++; } });
-  document.body.setAttribute('data-charts', String(charts.length));
-  document.body.setAttribute('data-charts-drawn', String(drawn));
-})();
+RENDER = """
+const specs = JSON.parse(document.getElementById('docflow-specs').textContent);
+const runs = Object.entries(specs).map(([id, spec]) =>
+  vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg'}).then(() => {
+    const svg = document.querySelector('#' + id + ' svg');
+    return svg && svg.querySelectorAll('path,rect,line').length > 0 ? 1 : 0;
+  }));
+document.body.setAttribute('data-charts', String(runs.length));
+Promise.all(runs).then(drawn => {
+  document.body.setAttribute('data-charts-drawn', String(drawn.reduce((a, b) => a + b, 0)));
+}).catch(err => { console.error('chart failed: ' + err); });
 """
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed in one script (they set ``window.vegaEmbed``); built once per process."""
+    import vl_convert
+
+    return str(vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;")).replace("</script", "<\\/script")
 
 
 def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _svg(body: list[str], title: str, height: int = HEIGHT, width: int = WIDTH) -> str:
-    return (
-        f'<svg class="chart" role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">{"".join(body)}</svg>'
+def _table(rows: list[list[object]], head: list[str], left: int = 1) -> str:
+    cells = "".join(f'<th class="{"l" if i < left else ""}">{_esc(h)}</th>' for i, h in enumerate(head))
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{_esc(c)}</td>' for i, c in enumerate(row)) + "</tr>"
+        for row in rows
     )
-
-
-def _axes(x_label: str, y_label: str, y_max: float, height: int = HEIGHT) -> list[str]:
-    bottom, right = height - PAD, WIDTH - 16
-    out = [
-        f'<line x1="{PAD}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#666"/>',
-        f'<line x1="{PAD}" y1="16" x2="{PAD}" y2="{bottom}" stroke="#666"/>',
-        f'<text x="{(PAD + right) / 2}" y="{height - 10}" text-anchor="middle">{_esc(x_label)}</text>',
-        f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" text-anchor="middle">'
-        f"{_esc(y_label)}</text>",
-    ]
-    for k in range(5):
-        value = y_max * k / 4
-        y = bottom - (bottom - 16) * k / 4
-        out.append(f'<text x="{PAD - 4}" y="{y + 4:.1f}" text-anchor="end">{value:.3g}</text>')
-    return out
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
-
-
-def latency_chart(edges: Sequence[float], series: dict[str, list[int]], title: str) -> str:
-    """Share of deliveries per log-spaced latency bin, one line per tier path."""
-    bins = len(edges) + 1
-    bottom, right = HEIGHT - PAD, WIDTH - 16
-    shares = {path: [c / max(sum(counts), 1) for c in counts] for path, counts in series.items()}
-    top = max([max(v) for v in shares.values()] + [0.01])
-    body = _axes("latency (log scale)", "share of deliveries", top)
-    for i in range(0, bins, 4):
-        x = PAD + (right - PAD) * (i + 0.5) / bins
-        label = "0" if i == 0 else _duration(edges[i - 1])
-        body.append(f'<text x="{x:.1f}" y="{bottom + 14}" text-anchor="middle">{label}</text>')
-    legend = []
-    for index, (path, values) in enumerate(sorted(shares.items())):
-        color = PALETTE[index % len(PALETTE)]
-        points = " ".join(
-            f"{PAD + (right - PAD) * (i + 0.5) / bins:.1f},{bottom - (bottom - 16) * v / top:.1f}"
-            for i, v in enumerate(values)
-        )
-        body.append(
-            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}">'
-            f"<title>{_esc(path)}</title></polyline>"
-        )
-        legend.append(f'<span><i class="swatch" style="background:{color}"></i>{_esc(path)}</span>')
-    return _svg(body, title) + f'<div class="legend">{"".join(legend)}</div>'
-
-
-def backlog_chart(points: Sequence[Sequence[int]], title: str) -> str:
-    """Documents received and not finished, hour by hour (the hour's maximum)."""
-    bottom, right = HEIGHT - PAD, WIDTH - 16
-    last = max([p[0] for p in points] + [1])
-    top = max([p[1] for p in points] + [1])
-    body = _axes("virtual hours", "backlog (documents)", top)
-    coords = []
-    for hour, value in points:
-        x = PAD + (right - PAD) * hour / last
-        coords.append(f"{x:.1f},{bottom - (bottom - 16) * value / top:.1f}")
-    if coords:
-        body.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="2" points="{" ".join(coords)}"/>')
-    for k in range(5):
-        tick = last * k / 4
-        body.append(
-            f'<text x="{PAD + (right - PAD) * k / 4:.1f}" y="{bottom + 14}" text-anchor="middle">{tick:.0f}</text>'
-        )
-    return _svg(body, title)
-
-
-def breaches_chart(breaches: dict[str, int], checked: dict[str, int], title: str) -> str:
-    """Per tier: deadlines checked (light) and breached (dark)."""
-    bottom, right = HEIGHT - PAD, WIDTH - 16
-    tiers = list(checked)
-    top = max([*checked.values(), 1])
-    body = _axes("recipient tier", "deliveries with a deadline", top)
-    slot = (right - PAD) / max(len(tiers), 1)
-    for i, tier in enumerate(tiers):
-        x = PAD + slot * i + slot * 0.2
-        for value, color, label in ((checked[tier], "#9ecae1", "checked"), (breaches[tier], "#d62728", "breached")):
-            h = (bottom - 16) * value / top
-            body.append(
-                f'<rect x="{x:.1f}" y="{bottom - h:.1f}" width="{slot * 0.6:.1f}" height="{max(h, 0.5):.1f}" '
-                f'fill="{color}"><title>{_esc(tier)}: {value} {label}</title></rect>'
-            )
-        body.append(
-            f'<text x="{x + slot * 0.3:.1f}" y="{bottom + 14}" text-anchor="middle">{_esc(tier)} '
-            f"({breaches[tier]}/{checked[tier]})</text>"
-        )
-    return _svg(body, title)
-
-
-def _lateness_color(figures: dict[str, Any] | None) -> str:
-    if not figures or not figures.get("received"):
-        return "#e0e0e0"
-    share = figures["breaches"] / figures["received"]
-    red, green = int(40 + 200 * share), int(170 - 130 * share)
-    return f"rgb({red},{green},60)"
-
-
-def hierarchy_map(registry: Registry, nodes: dict[str, dict[str, Any]], title: str) -> str:
-    """An icicle: one row per depth, each agency as wide as its share of the leaves under it."""
-    leaves: dict[OrganId, int] = {}
-    for code in reversed((registry.root, *registry.descendants(registry.root))):  # children before parents
-        kids = registry.children(code)
-        leaves[code] = sum(leaves[k] for k in kids) if kids else 1
-    depth = max(registry.depth(c) for c in registry.codes) + 1
-    row, width = 44, WIDTH - 16
-    body: list[str] = []
-    stack = [(registry.root, 8.0, float(width), 0)]
-    while stack:
-        code, x, w, level = stack.pop()
-        key = str(code)
-        figures = nodes.get(key)
-        tip = f"{registry[code].name} ({key})"
-        if figures:
-            tip += f": received {figures['received']}, breaches {figures['breaches']}, late {figures['late_hours']} h"
-        body.append(
-            f'<rect x="{x:.2f}" y="{8 + level * row}" width="{max(w - 0.3, 0.2):.2f}" height="{row - 4}" '
-            f'fill="{_lateness_color(figures)}" stroke="#fff" stroke-width="0.3"><title>{_esc(tip)}</title></rect>'
-        )
-        offset = x
-        for kid in registry.children(code):
-            share = w * leaves[kid] / leaves[code]
-            if share >= 0.4:
-                stack.append((kid, offset, share, level + 1))
-            offset += share
-    return _svg(body, title, height=16 + depth * row)
-
-
-def _table(rows: list[list[object]], head: list[str]) -> str:
-    cells = "".join(f"<th>{_esc(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{cells}</tr>{body}</table>"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "—"
+
+
+def _name(registry: Registry, code: str) -> str:
+    try:
+        oid = OrganId.parse(code)
+    except ValueError:
+        return code
+    return registry[oid].name if oid in registry else code
+
+
+def late_agencies(report: dict[str, Any], registry: Registry) -> list[list[object]]:
+    """Agencies with at least one breached deadline, most breaches first."""
+    late = [(code, f) for code, f in report["nodes"].items() if f["breaches"]]
+    late.sort(key=lambda item: (-item[1]["breaches"], -item[1]["late_hours"], item[0]))
+    return [
+        [_name(registry, code), code, OrganId.parse(code).tier.label, f["received"], f["breaches"],
+         human_duration(f["late_hours"] * 3600 / f["breaches"]), human_duration(f["late_hours"] * 3600)]
+        for code, f in late
+    ]
+
+
+def summary(report: dict[str, Any], registry: Registry) -> list[str]:
+    """The page's opening, one sentence per question."""
+    r = report
+    total, docs = r["deliveries"], r["documents_sent"]
+    unfinished = total - r["completed"] - r["rejected"]
+    lines = [
+        f"<b>Sent:</b> {docs} documents to {total} recipients in all ({total} deliveries) over "
+        f"{human_duration(r['duration_hours'] * 3600)} of traffic; the run went on to hour {r['end_hours']:g}.",
+    ]
+    delivery = [f for f in r["latency"]["delivery"].values() if f["count"]]
+    slowest = max((f["max"] for f in delivery), default=0.0)
+    missing = total - r["delivered"]
+    lines.append(
+        f"<b>Arrived:</b> <span class='{'ok' if not missing else 'bad'}'>{r['delivered']} of {total} "
+        f"({_pct(r['delivered'], total)})</span>, the slowest after {human_duration(slowest)}. "
+        f"{r['completed']} were completed and {r['rejected']} rejected by their recipients; {unfinished} were "
+        "still being handled when the run ended."
+    )
+    checked, breached = sum(r["deadlines_checked"].values()), sum(r["deadline_breaches"].values())
+    if not checked:
+        lines.append("<b>Late:</b> no delivery had a deadline that fell due during the run.")
+    elif not breached:
+        lines.append(f"<b>Late:</b> <span class='ok'>none</span> of the {checked} deliveries whose deadline fell due.")
+    else:
+        where = ", ".join(f"{n} at the {t} tier" for t, n in r["deadline_breaches"].items() if n)
+        agencies = sum(1 for f in r["nodes"].values() if f["breaches"])
+        lines.append(
+            f"<b>Late:</b> <span class='bad'>{breached} of {checked} deliveries</span> whose deadline fell due "
+            f"({_pct(breached, checked)}) were not completed in time: {where}, at {agencies} "
+            f"{'agency' if agencies == 1 else 'agencies'} (table below)."
+        )
+    failed = []
+    if r["dead_lettered"]:
+        failed.append(
+            f"{r['dead_lettered']} dead-lettered: a hop spent its {r.get('faults', {}).get('retry_budget', '')} "
+            "send attempts without reaching the next agency"
+        )
+    if r["lost"]:
+        failed.append(f"{r['lost']} lost silently on the link")
+    if r["in_flight"]:
+        failed.append(f"{r['in_flight']} still queued or waiting for a retry at the end")
+    if r.get("quarantined"):
+        failed.append(f"{r['quarantined']} messages quarantined as invalid")
+    faults = r.get("faults", {}).get("described", [])
+    cause = f" Faults of the scenario: {' '.join(faults)}" if faults else ""
+    if failed:
+        lines.append(f"<b>Failed:</b> <span class='bad'>{'; '.join(failed)}</span>.{_esc(cause)}")
+    else:
+        lines.append(f"<b>Failed:</b> <span class='ok'>nothing</span>.{_esc(cause)}")
+    if r["send_failures"]:
+        lines.append(
+            f"<b>Retries:</b> {r['send_failures']} sends failed and were retried "
+            f"({r['lost_messages']} messages lost on the link)."
+        )
+    return lines
 
 
 def render(report: dict[str, Any], registry: Registry) -> str:
     """The whole page."""
-    summary = [
-        [key, report[key]]
-        for key in (
-            "documents_sent",
-            "deliveries",
-            "delivered",
-            "dead_lettered",
-            "lost",
-            "in_flight",
-            "duplicates",
-            "completed",
-            "rejected",
-            "backlog_peak",
-            "messages_sent",
-            "send_failures",
-        )
-    ]
-    latency_rows = []
-    for kind in ("delivery", "completion"):
-        for path, figures in report["latency"][kind].items():
-            latency_rows.append(
-                [kind, path, figures["count"], *(_duration(figures.get(p, 0)) for p in ("p50", "p95", "p99", "max"))]
-            )
-    hist = report["histograms"]
+    r = report
+    specs: dict[str, Any] = {}
     parts = [
-        f"<h1>docflow simulation — {_esc(report['scenario'])}</h1>",
-        f"<p>seed {report['seed']} · fidelity {_esc(report['fidelity'])} · {report['agencies']} agencies "
-        f"({_esc(report['topology'])}) · policy {_esc(report['policy'])} ({_esc(report['mode'])}) · "
-        f"from {_esc(report['start'])} for {report['duration_hours']} h of traffic, {report['end_hours']} h in all"
-        f"</p>",
-        "<h2>Summary</h2>",
-        _table(summary, ["figure", "value"]),
-        "<h2>Latency per tier path</h2>",
-        _table(latency_rows, ["latency", "tier path", "count", "p50", "p95", "p99", "max"]),
-        "<h3>Delivery latency distribution</h3>",
-        latency_chart(hist["edges_seconds"], hist["delivery"], "delivery latency per tier path"),
-        "<h3>Completion latency distribution</h3>",
-        latency_chart(hist["edges_seconds"], hist["completion"], "completion latency per tier path"),
-        "<h2>Backlog over time</h2>",
-        backlog_chart(report["backlog_hourly"], "backlog over time"),
-        "<h2>Deadline breaches per tier</h2>",
-        breaches_chart(report["deadline_breaches"], report["deadlines_checked"], "deadline breaches per tier"),
-        "<h2>Hierarchy, coloured by lateness</h2>",
-        "<p>Green: no breached deadline; red: every deadline breached; grey: received nothing. "
-        "Hover an agency for its figures.</p>",
-        hierarchy_map(registry, report["nodes"], "hierarchy coloured by lateness"),
-        "<h2>Statuses at the senders</h2>",
-        _table([[k, v] for k, v in report["statuses"].items()], ["state", "deliveries"]),
-        "<h2>Run (wall clock)</h2>",
-        _table([[k, v] for k, v in report["run"].items()], ["figure", "value"]),
+        f"<h1>docflow simulation — {_esc(r['scenario'])}</h1>",
+        f"<p class='meta'>{r['agencies']} agencies ({_esc(r['topology'])}) · {_esc(r['policy'])} routing "
+        f"({_esc(r['mode'])}) · from {_esc(r['start'].replace('T', ' '))}, {r['duration_hours']:g} h of traffic, "
+        f"{r['end_hours']:g} h in all · seed {r['seed']} · {_esc(r['fidelity'])} fidelity</p>",
+        "<h2>Summary</h2><ul class='summary'>" + "".join(f"<li>{line}</li>" for line in summary(r, registry)),
+        "</ul>",
     ]
-    data = _esc(json.dumps({k: report[k] for k in ("scenario", "seed", "fidelity")}, ensure_ascii=False))
+
+    def chart(key: str, spec: dict[str, Any] | None, title: str, note: str, empty: str) -> None:
+        parts.append(f"<h2>{_esc(title)}</h2><p class='note'>{note}</p>")
+        if spec is None:
+            parts.append(f"<p><i>{_esc(empty)}</i></p>")
+            return
+        specs[key] = spec
+        parts.append(f'<div class="chart" id="{key}"></div>')
+
+    chart("chart-breaches", charts.breaches(r), "Deadline breaches per recipient tier",
+          "Deadlines are working hours on the scenario's calendar from sending to completion. Counted: deliveries "
+          "whose deadline fell due before the run ended. The number on the bar is the count of late ones.",
+          "No deadline fell due during the run.")
+    late = late_agencies(r, registry)
+    if late:
+        parts.append(f"<h3>Late agencies ({len(late)})</h3>")
+        parts.append(_table(late[:LATE_ROWS], ["agency", "code", "tier", "received", "late", "late by (mean)",
+                                               "late in all"], left=3))
+        if len(late) > LATE_ROWS:
+            parts.append(f"<p class='note'>… and {len(late) - LATE_ROWS} more in report.json (<code>nodes</code>).</p>")
+    faults = r.get("faults", {})
+    outages = [o for o in faults.get("outages", [])]
+    shaded = (f" Red: {_esc(', '.join(o['name'] for o in outages))} offline." if outages else " No outage.")
+    chart("chart-backlog", charts.backlog(r, _office(r)), "Backlog over time",
+          "Documents received and not yet finished by the recipients' clerks (each hour's peak; an hour without "
+          "activity keeps the value before it). Grey: outside office hours." + shaded, "")
+    for kind, what in (("delivery", "from sending to arrival"), ("completion", "from sending to completion")):
+        chart(f"chart-{kind}", charts.latency(r, kind), f"{kind.capitalize()} latency per tier path",
+              f"How long each delivery took {what}, one panel per sender → recipient tier, largest first; "
+              "the panel title counts its deliveries. Log time axis.", f"No {kind} recorded.")
+    chart("chart-hierarchy", charts.hierarchy(r), "The hierarchy, tier by tier",
+          "Every group of agencies in the topology, top tier first (departments are province agencies whose codes "
+          "sit at district level; they are a group of their own). Bars: deliveries received; red: late.", "")
+    parts.append(_table(
+        [[g["label"], g["tier"], g["agencies"], g["receiving"], g["received"], g["completed"], g["breaches"],
+          g["late_agencies"]] for g in r.get("hierarchy", [])],
+        ["group", "tier", "agencies", "received any", "received", "completed", "late", "late agencies"], left=2))
+    parts += _slowest(r)
+    parts.append("<h2>Latency per tier path</h2>")
+    rows = [[kind, path, f["count"], *(human_duration(f.get(p, 0)) for p in ("p50", "p95", "p99", "max"))]
+            for kind in ("delivery", "completion") for path, f in r["latency"][kind].items()]
+    parts.append(_table(rows, ["latency", "tier path", "count", "median", "p95", "p99", "max"], left=2))
+    parts.append("<h2>Deliveries by state when the run ended</h2>")
+    parts.append(
+        "<p class='note'>The state each delivery had reached, as its sender saw it, at the end of the run: "
+        "anything other than <i>completed</i> or <i>rejected</i> was unfinished (still with the recipient's "
+        "clerks, in transit, or dead-lettered).</p>"
+    )
+    parts.append(_table([[k, v, _pct(v, r["deliveries"])] for k, v in r["statuses"].items()],
+                        ["state", "deliveries", "share"]))
+    run = r["run"]
+    parts.append("<h2>The run (wall clock)</h2>")
+    parts.append(_table([["wall time", human_duration(run["wall_seconds"])],
+                         ["setup", human_duration(run["setup_seconds"])],
+                         ["CPU time", human_duration(run["cpu_seconds"])],
+                         ["deliveries per second", run["deliveries_per_second"]],
+                         ["peak memory", f"{run['peak_rss_mib']} MiB"], ["Python", run["python"]]],
+                        ["figure", "value"]))
+    data = _esc(json.dumps({k: r[k] for k in ("scenario", "seed", "fidelity")}, ensure_ascii=False))
+    spec_text = json.dumps(specs, ensure_ascii=False).replace("</", "<\\/")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>docflow simulation — {_esc(report['scenario'])}</title><style>{CSS}</style></head>"
-        f'<body data-report="{data}">{"".join(parts)}<script>{SCRIPT}</script></body></html>'
+        f"<title>docflow simulation — {_esc(r['scenario'])}</title><style>{CSS}</style></head>"
+        f'<body data-report="{data}">{"".join(parts)}'
+        f'<script type="application/json" id="docflow-specs">{spec_text}</script>'
+        f'<script type="module">{vega_bundle()}</script><script type="module">{RENDER}</script></body></html>'
     )
+
+
+def _office(report: dict[str, Any]) -> tuple[int, int]:
+    hours = report.get("office_hours", "08:00-17:00")
+    opens, closes = hours.split("-")
+    return int(opens.split(":")[0]), int(closes.split(":")[0])
+
+
+def _slowest(report: dict[str, Any]) -> list[str]:
+    rows = report.get("slowest", [])
+    if not rows:
+        return []
+    table = _table(
+        [[s["document_id"], s["recipient"], s["document_type"], human_duration(s["seconds"]), s["measured_to"],
+          s["status"]] for s in rows],
+        ["document", "recipient", "type", "took", "until", "state at the end"], left=3)
+    first = rows[0]
+    command = f"docflow trace '{first['document_id']}' --recipient {first['recipient']} --db URL"
+    return [
+        "<h2>The slowest deliveries</h2>",
+        "<p class='note'>Run the simulation with <code>--db URL</code> to keep its store, then follow any of them "
+        f"hop by hop, e.g. <code>{_esc(command)}</code>.</p>",
+        table,
+    ]

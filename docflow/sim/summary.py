@@ -1,7 +1,8 @@
 """What report.json adds for people besides the metrics: the slowest deliveries (to trace), the scenario's
 faults in words and on the time axis, and the hierarchy aggregated per tier and kind of agency.
 
-``extras(scenario, registry, records, nodes)`` returns the keys ``slowest``, ``faults`` and ``hierarchy``;
+``extras(scenario, registry, records, nodes)`` returns the keys ``office_hours``, ``slowest``, ``faults`` and
+``hierarchy``;
 the driver adds them to the report (existing keys are never renamed).  Must not import simpy, the engine or
 lxml.
 """
@@ -123,7 +124,10 @@ def extras(
     scenario: Scenario, registry: Registry, records: Iterable[DeliveryRecord], nodes: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """The keys this module adds to report.json."""
+    cal = scenario.calendar
     return {
+        "office_hours": f"{int(cal.open_at // 3600):02d}:{int(cal.open_at % 3600 // 60):02d}-"
+        f"{int(cal.close_at // 3600):02d}:{int(cal.close_at % 3600 // 60):02d}",
         "slowest": slowest(records),
         "faults": faults(scenario, registry),
         "hierarchy": hierarchy(registry, nodes),

@@ -155,7 +155,7 @@ def test_an_unknown_under_agency_names_the_traffic_entry() -> None:
     from docflow.sim import simulate
 
     traffic = [{"name": "reports from nowhere", "kind": "report", "from": "commune", "to": "district",
-                "under": "000.00.99.H58", "rate_per_hour": 1}]  # fmt: skip
+                "under": "000.00.99.H58", "rate_per_hour": 1}]
     with pytest.raises(ConfigError) as caught:
         simulate(tiny(traffic=traffic), fidelity="model")
     assert str(caught.value) == (
@@ -175,5 +175,5 @@ def test_the_json_schema_in_docs_is_current() -> None:
     )
     assert set(json_schema()["properties"]) == {
         "scenario", "calendar", "topology", "routing", "network", "clerks", "deadlines", "traffic", "faults",
-    }  # fmt: skip
+    }
     assert json_schema()["required"] == ["scenario", "traffic"]

@@ -126,7 +126,12 @@ def test_write_reports(tmp_path: Path, baseline: dict) -> None:
     json_path, html_path = write_reports(SimResult(baseline, tien_giang_2017()), tmp_path / "out")
     assert json.loads(json_path.read_text(encoding="utf-8")) == baseline
     page = html_path.read_text(encoding="utf-8")
-    assert page.count('<svg class="chart"') == 5 and "http://" not in page and "https://" not in page
+    assert page.count('<div class="chart"') == 5 and "<script src=" not in page
+    for key in ("slowest", "faults", "hierarchy", "office_hours"):
+        assert key in baseline, key  # added for people; the existing keys keep their names
+    assert baseline["hierarchy"][0]["group"] == "government_office"
+    took = [s["seconds"] for s in baseline["slowest"]]
+    assert took and took == sorted(took, reverse=True)
 
 
 def test_cli_simulate_writes_both_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
