@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("docflow.cli.db", "create, migrate or inspect the database"),
     "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
     "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
+    "keys": ("docflow.cli.keys", "manage signing keys: generate, import or list one key pair per OrganId"),
     "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
     "serve": ("docflow.cli.serve", "serve the national axis API (sendEdoc, getEdoc, ...) backed by the engine"),
     "simulate": ("docflow.cli.simulate", "run a scenario under virtual time; write report.json and report.html"),

@@ -20,6 +20,7 @@ from docflow.domain.envelope import TraceHeader
 from docflow.domain.ids import OrganId
 from docflow.domain.lifecycle.tables import DossierState
 from docflow.domain.worktime import Timeliness
+from docflow.errors import IdentifierError
 
 __all__ = [
     "Apology",
@@ -35,6 +36,8 @@ __all__ = [
     "SubmittedFile",
     "Supplement",
     "Timeliness",
+    "format_portal_time",
+    "parse_portal_time",
 ]
 
 #: Portal states in which the dossier is still with the agencies (the clock may run or be stopped).
@@ -225,3 +228,20 @@ class DossierMessage:
 
     def with_trace(self, header: TraceHeader) -> DossierMessage:
         return replace(self, trace=(*self.trace, header))
+
+
+def format_portal_time(value: datetime) -> str:
+    """``yyyyMMddHHmmss``, the portal's date format (Vietnam local time)."""
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}{value.hour:02d}{value.minute:02d}{value.second:02d}"
+
+
+def parse_portal_time(text: str) -> datetime:
+    """Read ``yyyyMMddHHmmss``; ``IdentifierError`` (rule ``portal-time``) for anything else."""
+    value = text.strip()
+    if len(value) != 14 or not value.isascii() or not value.isdigit():
+        raise IdentifierError(f"invalid time {text!r}: expected yyyyMMddHHmmss", value=text, rule="portal-time")
+    try:
+        month, day, hour, minute, second = (int(value[a : a + 2]) for a in range(4, 14, 2))
+        return datetime(int(value[:4]), month, day, hour, minute, second)
+    except ValueError as exc:
+        raise IdentifierError(f"invalid time {text!r}: {exc}", value=text, rule="portal-time") from None

@@ -1,0 +1,147 @@
+"""Properties of the dossier message: every message the builder accepts is written valid and reads back equal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from docflow.domain.dossier import (
+    Apology,
+    Applicant,
+    ApplicantKind,
+    Channel,
+    Dossier,
+    DossierMessage,
+    DossierState,
+    Fee,
+    HistoryRow,
+    ResultPaper,
+    SubmittedFile,
+    Supplement,
+    format_portal_time,
+    parse_portal_time,
+)
+from docflow.domain.envelope import TraceHeader
+from docflow.xml.dossier_xml import dossier_hop, read_dossier, validate_dossier, write_dossier
+from docflow.xml.parser import parse_xml
+from tests.strategies import organ_ids, text, words
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
+    lambda d: d.replace(microsecond=0)
+)
+maybe_times = st.none() | times
+
+applicants = st.builds(
+    Applicant,
+    name=text(60),
+    kind=st.sampled_from(ApplicantKind),
+    id_number=text(12),
+    address=text(80),
+    phone=text(12),
+    email=text(30),
+)
+files = st.builds(SubmittedFile, file_id=words(), name=text(60), component_code=text(20), url=text(80))
+fees = st.builds(
+    Fee,
+    name=text(60),
+    code=text(10),
+    amount=st.integers(0, 10**9),
+    kind=st.integers(0, 9),
+    collection=st.integers(0, 9),
+)
+supplements = st.builds(
+    Supplement,
+    supplement_id=words(),
+    requested_by=text(),
+    content=text(80),
+    requested_at=times,
+    due_before=maybe_times,
+    received_at=maybe_times,
+    due_after=maybe_times,
+)
+results = st.builds(ResultPaper, paper_id=words(), name=text(60), component_code=text(20), url=text(80))
+apologies = st.builds(
+    Apology,
+    at=times,
+    agency=organ_ids(),
+    due_before=times,
+    due_after=times,
+    document_id=text(60),
+    reason=text(80),
+)
+rows = st.builds(
+    HistoryRow,
+    agency=organ_ids(),
+    actor=text(),
+    at=times,
+    content=text(80),
+    state=st.sampled_from(DossierState),
+    title=text(),
+    department=text(),
+    started_at=maybe_times,
+    step_due=maybe_times,
+)
+dossiers = st.builds(
+    Dossier,
+    code=words(40),
+    procedure_code=words(30),
+    procedure_name=text(80),
+    applicant=applicants,
+    state=st.sampled_from(DossierState),
+    holder=organ_ids(),
+    desk=organ_ids(),
+    field_code=text(10),
+    field_name=text(40),
+    level=st.integers(2, 4),
+    channel=st.sampled_from(Channel),
+    summary=text(120),
+    step=st.integers(0, 20),
+    submitted_at=maybe_times,
+    received_at=maybe_times,
+    due_at=maybe_times,
+    finished_at=maybe_times,
+    returned_at=maybe_times,
+    refused_at=maybe_times,
+    paused_at=maybe_times,
+    files=st.lists(files, max_size=3).map(tuple),
+    fees=st.lists(fees, max_size=3).map(tuple),
+    supplements=st.lists(supplements, max_size=2).map(tuple),
+    results=st.lists(results, max_size=2).map(tuple),
+    apologies=st.lists(apologies, max_size=2).map(tuple),
+    history=st.lists(rows, max_size=6).map(tuple),
+)
+messages = st.builds(
+    DossierMessage,
+    sender=organ_ids(),
+    recipient=organ_ids(),
+    sent_at=times,
+    dossier=dossiers,
+    trace=st.lists(st.builds(TraceHeader, organ_id=organ_ids(), timestamp=times), max_size=3).map(tuple),
+)
+
+
+@SETTINGS
+@given(messages)
+def test_dossier_message_round_trip(message):
+    data = write_dossier(message)
+    assert validate_dossier(parse_xml(data)) == []
+    assert read_dossier(data) == message
+    assert write_dossier(read_dossier(data)) == data  # one canonical form
+
+
+@SETTINGS
+@given(messages, organ_ids(), times)
+def test_a_forwarding_node_stamps_without_the_model_and_keeps_the_identity(message, node, at):
+    hop = dossier_hop(write_dossier(message))
+    assert hop.identity == message.identity
+    hop.stamp(str(node), at)
+    assert read_dossier(hop.to_bytes()) == message.with_trace(TraceHeader(node, at))
+
+
+@settings(max_examples=200, deadline=None)
+@given(times)
+def test_portal_time_round_trip(value):
+    assert parse_portal_time(format_portal_time(value)) == value
