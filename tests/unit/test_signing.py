@@ -345,3 +345,27 @@ def test_signing_changes_nothing_but_adding_the_signature(keys):
     signed = sign_message(data, pair.private_key, pair.certificate)
     stripped = signed.replace(signature_bytes(signed), b"")
     assert etree.tostring(parse_xml(stripped), method="c14n") == etree.tostring(parse_xml(data), method="c14n")
+
+
+def test_an_expired_certificate_is_refused(keys, signed):
+    from datetime import UTC
+
+    from docflow.keys import self_signed_certificate
+
+    pair = keys.key_pair(SENDER)
+    expired = self_signed_certificate(SENDER, pair.private_key, valid_days=1, now=datetime(2020, 1, 1, tzinfo=UTC))
+    with pytest.raises(SignatureMismatchError, match=r"certificate of 000\.00\.11\.H53 refused") as caught:
+        verify_message(signed, lambda _organ_id: expired)
+    assert caught.value.rule == "signer-certificate"
+
+
+def test_an_ec_key_signs_with_ecdsa(keys):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from docflow.keys import self_signed_certificate
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = self_signed_certificate(SENDER, key)
+    data = sign_message(write_envelope(example_envelope()), key, certificate, algorithm="ecdsa-sha256")
+    verified = verify_message(data, lambda _organ_id: certificate)
+    assert verified is not None and verified.algorithm == "ecdsa-sha256"
