@@ -6,6 +6,9 @@ The only package that imports SQLAlchemy and Alembic.  Importing it opens no con
 
 from __future__ import annotations
 
+# Registers the axis mailbox and dossier tables on ``metadata``, so the schema check sees every table of the
+# migrations.
+from docflow.store import axis_mailbox, dossiers  # noqa: F401
 from docflow.store.audit import AuditReport, verify_chain
 from docflow.store.engine import create_store_engine, resolve_url
 from docflow.store.migrate import head_revision
@@ -23,9 +26,6 @@ from docflow.store.records import (
 )
 from docflow.store.repository import Repository
 from docflow.store.uow import Store, UnitOfWork, open_store
-
-# Registers the axis mailbox tables on ``metadata``, so the schema check sees every table of the migrations.
-from docflow.store import axis_mailbox  # noqa: E402, F401, I001
 
 __all__ = [
     "Amendment",
