@@ -46,6 +46,8 @@ from docflow.store import Organisation
 log = logging.getLogger("docflow.axis")
 
 SERVICE_TYPE = "eDoc"
+#: Signed parameters a docflow engine adds to sendEdoc (its message id and routing headers); relayed as they are.
+RELAY_PREFIX = "docflow-"
 MESSAGE_TYPES = ("edoc", "status")
 
 
@@ -112,7 +114,10 @@ def send_edoc(backend: AxisBackend, call: Call) -> dict[str, Any]:
         backend.quarantine(data, f"axis hash_mismatch: {exc.description}", call.system.id)
         raise
     to = _recipients(call.signed.get("to"))
-    doc_id = backend.send(call.system, data, message_type=message_type, to=to, from_header=call.signed.get("from"))
+    meta = {k[len(RELAY_PREFIX) :]: v for k, v in call.signed.params.items() if k.lower().startswith(RELAY_PREFIX)}
+    doc_id = backend.send(
+        call.system, data, message_type=message_type, to=to, from_header=call.signed.get("from"), meta=meta
+    )
     return {"DocId": doc_id}
 
 
@@ -130,6 +135,7 @@ def received_list(backend: AxisBackend, call: Call) -> dict[str, Any]:
             "to": row.recipient,
             "status": row.state,
             "status_desc": row.description,
+            **({"docflow": json.loads(row.meta)} if row.meta else {}),
         }
         for row in rows
     ]

@@ -12,10 +12,11 @@ change, only this module moves.  Must not import sqlalchemy, lxml, starlette or 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NoReturn
 
@@ -93,9 +94,21 @@ class AxisBackend:
     # -- sendEdoc -------------------------------------------------------------------------------------
 
     def send(
-        self, system: System, data: bytes, *, message_type: str, to: Sequence[str] | None, from_header: str | None
+        self,
+        system: System,
+        data: bytes,
+        *,
+        message_type: str,
+        to: Sequence[str] | None,
+        from_header: str | None,
+        meta: Mapping[str, str] | None = None,
     ) -> str:
-        """Record and queue one package; returns its ``DocId`` (the same one again for a resend)."""
+        """Record and queue one package; returns its ``DocId`` (the same one again for a resend).
+
+        ``meta`` is what a docflow engine sends along (``docflow-*`` headers: its message id and routing
+        headers): such a package is a hop of the sender's own engine, which keeps its deliveries, so the axis
+        validates, deduplicates and relays it without recording it in its engine; its recipient may be any
+        well-formed OrganId (a hub, an agency another axis serves)."""
         with self._lock:
             parsed = self._parse(system, data, message_type, to)
             if from_header and from_header != parsed.sender:
@@ -109,7 +122,8 @@ class AxisBackend:
                 self._refuse(
                     data, system, ErrorCode.NOT_OWNER, f"system {system.id} may not send as agency {parsed.sender}"
                 )
-            unknown = [code for code in (parsed.sender, *parsed.recipients) if not self._known(code)]
+            checked = (parsed.sender, *parsed.recipients) if not meta else ()
+            unknown = [code for code in checked if not self._known(code)]
             if unknown:
                 raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {', '.join(unknown)}")
             identities = {r: identity(parsed, r) for r in parsed.recipients}
@@ -119,9 +133,14 @@ class AxisBackend:
             send_id = next(iter(existing.values())).send_id if existing else new_id()
             if not missing:
                 return send_id  # a resend after a lost answer: nothing new is stored
-            self._record(parsed, missing)
+            if not meta:
+                self._record(parsed, missing)
             now = self.network.ctx.clock.now()
-            rows = [self._package(parsed, system, r, identities[r], send_id, data, now) for r in missing]
+            extra = json.dumps(dict(meta), ensure_ascii=False, separators=(",", ":")) if meta else ""
+            rows = [
+                dataclasses.replace(self._package(parsed, system, r, identities[r], send_id, data, now), meta=extra)
+                for r in missing
+            ]
             with self.store.unit_of_work() as repo:
                 axis_mailbox.add_packages(repo, rows)
             self.network.run_until_idle()

@@ -126,14 +126,22 @@ class AxisClient:
     # -- operations -----------------------------------------------------------------------------------
 
     def send(
-        self, data: bytes, *, message_type: str = "edoc", sender: str | None = None, to: Sequence[str] = ()
+        self,
+        data: bytes,
+        *,
+        message_type: str = "edoc",
+        sender: str | None = None,
+        to: Sequence[str] = (),
+        extra: Sequence[tuple[str, str]] = (),
     ) -> str:
-        """``sendEdoc``: the file's bytes (``\\r\\n`` appended on the wire); returns the axis ``DocId``."""
+        """``sendEdoc``: the file's bytes (``\\r\\n`` appended on the wire); returns the axis ``DocId``.
+        ``extra`` are further signed parameters (a docflow engine's ``docflow-*`` headers)."""
         params = [("servicetype", "eDoc"), ("messagetype", message_type), ("hash-file", file_hash(data))]
         if sender:
             params.insert(0, ("from", sender))
         if to:
             params.append(("to", json.dumps([{"to": code} for code in to], separators=(",", ":"))))
+        params.extend(extra)
         answer = self.call("sendEdoc", params, body=data + b"\r\n", content_type=OCTETS)
         return str(answer["DocId"])
 

@@ -4,7 +4,9 @@ One row per (package, recipient): the ``doc_id`` the receiver lists, fetches and
 that ``sendEdoc`` returned to the sender (shared by the rows of one call), the package's ``identity`` (the same
 key the engine's inbox uses: kind, DocumentId, business type, origin, destination, status code) which makes a
 resend after a lost answer harmless, the exact bytes, and the transport state ``INITIAL`` -> ``PROCESSING`` ->
-``DONE`` | ``FAIL``.  Also the directory reads and deletes the agency operations need beyond the repository.
+``DONE`` | ``FAIL``; ``meta`` keeps what a docflow engine sent along (its message id and routing headers) so
+the receiving engine gets the message back exactly.  Also the directory reads and deletes the agency
+operations need beyond the repository.
 
 Functions take the ``Repository`` of a unit of work or snapshot (``store.unit_of_work()``), so they share its
 transaction.  Tables live on ``docflow.store.tables.metadata`` and are created by migration ``0003_axis``.
@@ -80,6 +82,7 @@ axis_packages = Table(
     Column("body", LargeBinary, nullable=False),
     Column("state", String(16), nullable=False),
     Column("description", Text, nullable=False, default=""),
+    Column("meta", Text, nullable=False, default=""),  # JSON: a docflow engine's message id and headers
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_axis_packages_recipient_type_state", "recipient", "message_type", "state"),
@@ -107,6 +110,7 @@ class Package:
     subject: str = ""
     notation: str = ""
     description: str = ""
+    meta: str = ""
 
 
 _COLUMNS = [axis_packages.c[name] for name in Package.__slots__]

@@ -26,6 +26,8 @@ BUILTIN: dict[str, str] = {
     "file": "docflow.transports.filesystem:FilesystemTransport.from_url",
     "amqp": "docflow.transports.amqp:AmqpTransport.from_url",
     "amqps": "docflow.transports.amqp:AmqpTransport.from_url",
+    "axis+http": "docflow.transports.http:AxisTransport.from_url",
+    "axis+https": "docflow.transports.http:AxisTransport.from_url",
 }
 
 Factory = Callable[..., Transport]

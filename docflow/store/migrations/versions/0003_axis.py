@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("meta", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_axis_packages"),
