@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "axis": ("docflow.cli.axis", "call an axis endpoint: send, list, get, ack, sent, agencies"),
     "db": ("docflow.cli.db", "create, migrate or inspect the database"),
     "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
+    "dossiers": ("docflow.cli.dossiers", "export the one-stop dossiers for the public-service portal (DVCQG)"),
     "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
     "keys": ("docflow.cli.keys", "manage signing keys: generate, import or list one key pair per OrganId"),
     "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
