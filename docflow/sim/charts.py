@@ -20,6 +20,9 @@ WIDTH = 720
 RED, BLUE, GREY, GREEN = "#c0392b", "#2c7fb8", "#bdbdbd", "#41ab5d"
 #: round latency ticks (seconds) and their labels
 LATENCY_TICKS = (1, 10, 60, 600, 3600, 4 * 3600, 86400, 7 * 86400, 28 * 86400)
+#: finer round ticks for a narrow range (less than two decades)
+FINE_TICKS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 86400,
+              2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
 CONFIG = {
     "font": "system-ui, sans-serif",
     "axis": {"labelFontSize": 11, "titleFontSize": 12, "titlePadding": 10, "labelOverlap": True},
@@ -57,13 +60,15 @@ def latency(report: dict[str, Any], kind: str) -> dict[str, Any] | None:
                          "range": f"{human_duration(start)} – {human_duration(end)}"})
     if not rows:
         return None
-    ticks = tuple(t for t in LATENCY_TICKS if low / 3 <= t <= high * 3) or (1,)
+    choice = FINE_TICKS if high / low < 100 else LATENCY_TICKS
+    ticks = tuple(t for t in choice if low / 1.5 <= t <= high * 1.5) or (1,)
+    order = list(dict.fromkeys(row["panel"] for row in rows))
     domain = [min(low, ticks[0]), max(high, ticks[-1])]
     what = "sent → arrived" if kind == "delivery" else "sent → completed (status 06)"
     return _spec(
         {
             "data": {"values": rows},
-            "facet": {"row": {"field": "panel", "type": "nominal", "sort": None, "title": None,
+            "facet": {"row": {"field": "panel", "type": "nominal", "sort": order, "title": None,
                               "header": {"labelOrient": "top", "labelPadding": 2}}},
             "spec": {
                 "width": WIDTH - 80,
@@ -76,7 +81,7 @@ def latency(report: dict[str, Any], kind: str) -> dict[str, Any] | None:
                                    "title": f"{kind} latency, {what} (log scale)"}},
                     "x2": {"field": "end"},
                     "y": {"field": "count", "type": "quantitative", "title": "deliveries",
-                          "axis": {"tickMinStep": 1, "format": "d", "tickCount": 3}},
+                          "axis": {"tickMinStep": 1, "format": "d"}},
                     "tooltip": [{"field": "panel", "title": "tier path"}, {"field": "range", "title": "latency"},
                                 {"field": "count", "title": "deliveries"}],
                 },

@@ -135,7 +135,7 @@ def summary(report: dict[str, Any], registry: Registry) -> list[str]:
     if r.get("quarantined"):
         failed.append(f"{r['quarantined']} messages quarantined as invalid")
     faults = r.get("faults", {}).get("described", [])
-    cause = f" Faults of the scenario: {' '.join(faults)}" if faults else ""
+    cause = " " + " ".join(faults) if faults else ""
     if failed:
         lines.append(f"<b>Failed:</b> <span class='bad'>{'; '.join(failed)}</span>.{_esc(cause)}")
     else:

@@ -86,7 +86,7 @@ def faults(scenario: Scenario, registry: Registry) -> dict[str, Any]:
         "duplicate_rate": f.duplicate_rate,
         "retry_budget": scenario.network.retry_budget,
         "retry_delay_seconds": scenario.network.retry_delay,
-        "described": words or ["No faults: no outage, no loss, no duplicates."],
+        "described": words or ["The scenario had no faults: no outage, no loss, no duplicates."],
     }
 
 

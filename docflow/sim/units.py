@@ -14,7 +14,7 @@ def human_duration(seconds: float) -> str:
     if total < 3600:
         minutes, rest = divmod(total, 60)
         return f"{minutes} min {rest:02d} s" if rest else f"{minutes} min"
-    if total < 86400:
+    if total < 86400 - 30:
         minutes = round(total / 60)
         hours, rest = divmod(minutes, 60)
         return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
