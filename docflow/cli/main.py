@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("docflow.cli.simulate", "run a scenario under virtual time; write report.json and report.html"),
     "trace": ("docflow.cli.trace", "print a document's journey: every hop and status in order"),
     "validate": ("docflow.cli.validate", "check edXML files: hardened parse, XSD and semantic rules"),
+    "worker": ("docflow.cli.worker", "run the engine for some agencies until SIGTERM"),
 }
 
 

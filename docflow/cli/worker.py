@@ -1,0 +1,113 @@
+"""``docflow worker --db URL --transport URL (--agencies CODE,... | --under ORGID)``: run the engine for some agencies.
+
+A long-running process: for each of its agencies in turn it runs one unit of work of the engine
+(``docflow.services.serve_once``: apply what the agency's queue holds, send what that produced, relay its due
+outbox rows, retries included) and logs one line per batch that moved something.  On SIGTERM or SIGINT it
+finishes the unit of work it is in and exits 0.  Several workers may share one store and transport (on
+PostgreSQL the outbox is claimed with SKIP LOCKED and the inbox makes a redelivery harmless).
+Thin: the work is in ``docflow.services`` (imported inside ``run``).  Must not import sqlalchemy or lxml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docflow.domain.registry import Registry
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", required=True, help="the shared database URL")
+    parser.add_argument("--transport", metavar="URL", required=True, help="the shared transport, e.g. file:///spool")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--agencies", metavar="CODE,...", help="comma-separated OrganIds this worker serves")
+    who.add_argument("--under", metavar="ORGID", help="this agency and every agency below it in the registry")
+    parser.add_argument("--registry", metavar="NAME|FILE", default="tien_giang_2017", help="topology or CSV file")
+    parser.add_argument("--policy", default="hierarchical", help="routing policy (hierarchical, direct, hub)")
+    parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="pause when nothing moved")
+    parser.add_argument("--max-passes", type=int, default=0, help="stop after this many passes (0: until SIGTERM)")
+
+
+def agencies_of(registry: Registry, agencies: str | None, under: str | None) -> list[str]:
+    """The agencies a worker serves, checked against the registry."""
+    from docflow.domain.ids import organ_id
+    from docflow.errors import ConfigError
+
+    if under:
+        top = organ_id(under)
+        if top not in registry:
+            raise ConfigError(f"--under {under}: not in the registry")
+        codes = [top, *registry.descendants(top)]
+    else:
+        codes = [organ_id(code.strip()) for code in (agencies or "").split(",") if code.strip()]
+        unknown = [str(code) for code in codes if code not in registry]
+        if unknown:
+            raise ConfigError(f"--agencies: not in the registry: {', '.join(unknown)}")
+    if not codes:
+        raise ConfigError("a worker needs at least one agency")
+    return [str(code) for code in codes]
+
+
+def run(args: argparse.Namespace) -> int:
+    from docflow.axis.backend import load_registry
+    from docflow.bootstrap import build_network
+    from docflow.services import serve_once
+
+    registry = load_registry(args.registry)
+    nodes = agencies_of(registry, args.agencies, args.under)
+    network = build_network(db=args.db, transport=args.transport, registry=registry, policy=args.policy)
+    ctx = network.ctx
+    stopping = threading.Event()
+    restore = _on_signals(lambda: stopping.set())
+    print(f"docflow worker: serving {len(nodes)} agencies over {args.transport}", flush=True)
+    passes = 0
+    try:
+        while not stopping.is_set():
+            moved = 0
+            started = time.monotonic()
+            for node in nodes:
+                if stopping.is_set():
+                    break
+                activity = serve_once(ctx, node)  # one unit of work; a signal only sets the flag
+                if activity.moved or activity.dead:
+                    moved += activity.moved
+                    intake = activity.intake
+                    print(
+                        f"docflow worker: {node} received {intake.received} applied {intake.applied} "
+                        f"forwarded {intake.forwarded} duplicates {intake.duplicates} "
+                        f"quarantined {intake.quarantined} sent {activity.sent} failed {activity.send_failures} "
+                        f"dead {activity.dead} in {time.monotonic() - started:.3f}s",
+                        flush=True,
+                    )
+            passes += 1
+            if args.max_passes and passes >= args.max_passes:
+                break
+            if not moved:
+                stopping.wait(args.poll)
+    finally:
+        restore()
+        ctx.transport.close()
+        ctx.store.close()
+    print(f"docflow worker: stopped after {passes} passes", flush=True)
+    return 0
+
+
+def _on_signals(stop: Callable[[], None]) -> Callable[[], None]:
+    """Make SIGTERM and SIGINT set the stop flag; returns a function restoring the previous handlers."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
