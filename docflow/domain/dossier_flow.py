@@ -210,7 +210,9 @@ def suspend(d: Dossier, at: datetime, clerk: Clerk, reason: str) -> Dossier:
     return move(d, "suspend", at, clerk, f"Tạm dừng xử lý: {reason}", paused_at=at)
 
 
-def _pushed(d: Dossier, procedure: Procedure, calendar: WorkCalendar, at: datetime) -> dict[str, object]:
+def _pushed(d: Dossier, event: str, procedure: Procedure, calendar: WorkCalendar, at: datetime) -> dict[str, object]:
+    """The deadlines after a stopped clock restarts; ``event`` is checked first (``move`` fires it)."""
+    DOSSIER.fire(d.state, event, document=d.code)
     if d.paused_at is None:
         raise LifecycleError(f"dossier {d.code}: its clock was not stopped")
     out: dict[str, object] = {"paused_at": None}
@@ -223,7 +225,7 @@ def _pushed(d: Dossier, procedure: Procedure, calendar: WorkCalendar, at: dateti
 
 def resume(d: Dossier, procedure: Procedure, calendar: WorkCalendar, at: datetime, clerk: Clerk) -> Dossier:
     """The clock runs again (8 → 4); ``NgayHenTra`` and the step's deadline are pushed back."""
-    return move(d, "resume", at, clerk, "Tiếp tục xử lý", **_pushed(d, procedure, calendar, at))
+    return move(d, "resume", at, clerk, "Tiếp tục xử lý", **_pushed(d, "resume", procedure, calendar, at))
 
 
 def request_supplement(d: Dossier, at: datetime, clerk: Clerk, content: str) -> Dossier:
@@ -235,7 +237,7 @@ def request_supplement(d: Dossier, at: datetime, clerk: Clerk, content: str) -> 
 
 def receive_supplement(d: Dossier, procedure: Procedure, calendar: WorkCalendar, at: datetime, clerk: Clerk) -> Dossier:
     """The papers came (5 → 2): the deadline is pushed back and recorded as ``NgayHenTraMoi``."""
-    changes = _pushed(d, procedure, calendar, at)
+    changes = _pushed(d, "receive_supplement", procedure, calendar, at)
     last = replace(d.supplements[-1], received_at=at, due_after=changes.get("due_at"))  # type: ignore[arg-type]
     return move(d, "receive_supplement", at, clerk, "Tiếp nhận hồ sơ bổ sung",
                 supplements=(*d.supplements[:-1], last), **changes)  # fmt: skip
@@ -268,7 +270,7 @@ def return_result(d: Dossier, at: datetime, clerk: Clerk) -> Dossier:
 
 def withdraw(d: Dossier, at: datetime, clerk: Clerk, reason: str = "") -> Dossier:
     """The applicant withdraws the dossier (any open state → 7)."""
-    return move(d, "withdraw", at, clerk, f"Công dân rút hồ sơ{': ' + reason if reason else ''}")
+    return move(d, "withdraw", at, clerk, f"Công dân rút hồ sơ{': ' + reason if reason else ''}", paused_at=None)
 
 
 # --- at the next agency --------------------------------------------------------------------------------------

@@ -246,3 +246,13 @@ def test_the_desk_itself_late_has_no_letter_to_send():
         d, procedure, CAL, late, CLERK, sender=desk, desk=desk, code=Code("3", "PXL"), reason="quá tải"
     )
     assert letter is None and apologised.apologies[0].document_id == "" and apologised.due_at > d.due_at
+
+
+def test_restarting_a_clock_that_never_stopped_is_illegal_and_withdrawal_clears_the_pause():
+    procedure, d = land_transfer()
+    d = flow.start(d, MONDAY, CLERK)
+    for action in (flow.resume, flow.receive_supplement):
+        with pytest.raises(IllegalTransitionError):
+            action(d, procedure, CAL, MONDAY, CLERK)
+    paused = flow.suspend(d, MONDAY, CLERK, "chờ xác minh")
+    assert flow.withdraw(paused, MONDAY + timedelta(hours=1), CLERK).paused_at is None
