@@ -43,20 +43,30 @@ from docflow.errors import (
     UnknownSignerError,
     WrappedSignatureError,
 )
-from docflow.xml.edxml import FieldError, read_trace
+from docflow.xml import signature_form as form
+from docflow.xml.edxml import envelope_from_tree
 from docflow.xml.parser import parse_xml
 from docflow.xml.schemas import NS, message_kind
+from docflow.xml.signature_form import DS, ENVELOPE, HEADER, TRACE_LIST, SignatureInfo, read_signature_info
 from docflow.xml.status_xml import status_from_tree
 
-DS = "http://www.w3.org/2000/09/xmldsig#"
+__all__ = [
+    "DS",
+    "SIGNING_ALGORITHMS",
+    "CertificateLookup",
+    "SignatureInfo",
+    "VerifiedMessage",
+    "VerifyPolicy",
+    "read_signature_info",
+    "sign_message",
+    "sign_tree",
+    "verify_message",
+    "verify_tree",
+]
+
 _P = "{" + NS + "}"
 _DS = "{" + DS + "}"
-_ENVELOPE, _HEADER, _TRACE_LIST, _TRACE = (
-    _P + t for t in ("edXMLEnvelope", "edXMLHeader", "TraceHeaderList", "TraceHeader")
-)
-_SIGNATURE_TAGS = (_DS + "Signature", _P + "Signature", _P + "DigitalSignature")
-_TRACE_FIELDS = frozenset({_P + "OrganId", _P + "Timestamp"})
-_LOCATION = f"./{_ENVELOPE}/{_HEADER}/"
+_LOCATION = f"./{ENVELOPE}/{HEADER}/"
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(m.value for m in CanonicalizationMethod)
 #: A wrong URI for exclusive C14N that the real samples use as their reference transform; read as exclusive C14N.
@@ -103,23 +113,6 @@ class VerifyPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class SignatureInfo:
-    """What a message's signature says about itself, read without verifying anything."""
-
-    namespace: Literal["xmldsig", "edxml"]
-    signature_method: str
-    digest_methods: tuple[str, ...]
-    reference_uris: tuple[str | None, ...]
-    transforms: tuple[str, ...]
-    certificate_subject: str | None
-
-    @property
-    def algorithm(self) -> str:
-        """Short name of the signature method, e.g. ``rsa-sha256`` or ``rsa-sha1``."""
-        return self.signature_method.rsplit("#", 1)[-1]
-
-
-@dataclass(frozen=True, slots=True)
 class VerifiedMessage:
     """A verified signature: who signed, how, and the exact bytes that were signed (read the message from them)."""
 
@@ -139,8 +132,6 @@ class VerifiedMessage:
         root = parse_xml(self.signed_data, source="signed content")
         if message_kind(root) == "status":
             return replace(status_from_tree(root), trace=self.trace)
-        from docflow.xml.edxml import envelope_from_tree
-
         return replace(envelope_from_tree(root), trace=self.trace)
 
 
@@ -204,15 +195,16 @@ def sign_tree(
         raise SignatureAlgorithmError(
             f"cannot sign with {algorithm!r}: use one of {', '.join(SIGNING_ALGORITHMS)}", rule="signing-algorithm"
         )
-    header = _header(root)
-    existing = _signatures(root)
+    header = form.find_header(root)
+    existing = form.find_signatures(root)
     if existing:
         raise WrappedSignatureError(
-            f"message is already signed ({_name(existing[0])}): a message carries one signature", rule="one-signature"
+            f"message is already signed ({form.display_name(existing[0])}): a message carries one signature",
+            rule="one-signature",
         )
     signer = _signer(algorithm)
     placeholder = etree.Element(_DS + "Signature", Id="placeholder", nsmap={"ds": DS})
-    undo = _normalise(header)
+    undo = form.normalise(header)
     try:
         header.insert(_signature_position(header), placeholder)
         try:
@@ -222,57 +214,19 @@ def sign_tree(
         finally:
             header.remove(placeholder)
     finally:
-        _restore(undo)
+        form.restore(undo)
     # signxml signed a copy of the normalised tree and built the signature where the placeholder was.
-    signature = signed.find(f"{_ENVELOPE}/{_HEADER}/{_DS}Signature")
+    signature = form.descend(signed, ENVELOPE, HEADER, _DS + "Signature")
     assert signature is not None
     header.insert(_signature_position(header), signature)
 
 
 def _signature_position(header: etree._Element) -> int:
     """Where a signature goes: after TraceHeaderList, else after MessageHeader (the XSD order)."""
-    anchor = header.find(_TRACE_LIST)
+    anchor = form.first_child(header, TRACE_LIST)
     if anchor is None:
-        anchor = header.find(_P + "MessageHeader")
+        anchor = form.first_child(header, _P + "MessageHeader")
     return header.index(anchor) + 1 if anchor is not None else len(header)
-
-
-def read_signature_info(root: etree._Element) -> SignatureInfo | None:
-    """The one signature's algorithms, reference and certificate subject; None when unsigned."""
-    found = [s for s in _signatures(root) if not _empty_digital_signature(s)]
-    if not found:
-        return None
-    if len(found) > 1:
-        raise WrappedSignatureError(f"{len(found)} signatures in one message", rule="one-signature")
-    return _info(found[0])
-
-
-def _info(signature: etree._Element) -> SignatureInfo:
-    # One walk over SignedInfo and KeyInfo: cheaper than a path search per field on every verification.
-    ns = signature.tag[: signature.tag.index("}") + 1]
-    method, subject = "", None
-    digests: list[str] = []
-    uris: list[str | None] = []
-    transforms: list[str] = []
-    for part in signature:
-        if part.tag == ns + "SignedInfo":
-            for item in part:
-                if item.tag == ns + "SignatureMethod":
-                    method = item.get("Algorithm") or ""
-                elif item.tag == ns + "Reference":
-                    uris.append(item.get("URI"))
-                    for step in item.iter(ns + "Transform", ns + "DigestMethod"):
-                        (transforms if step.tag == ns + "Transform" else digests).append(step.get("Algorithm") or "")
-        elif part.tag == ns + "KeyInfo":
-            subject = part.findtext(f"{ns}X509Data/{ns}X509SubjectName")
-    return SignatureInfo(
-        namespace="xmldsig" if ns == _DS else "edxml",
-        signature_method=method,
-        digest_methods=tuple(digests),
-        reference_uris=tuple(uris),
-        transforms=tuple(transforms),
-        certificate_subject=subject.strip() if subject else None,
-    )
 
 
 def verify_message(
@@ -301,12 +255,13 @@ def verify_tree(
 def _verify_owned(
     root: etree._Element, certificates: CertificateLookup, policy: VerifyPolicy, source: str | None
 ) -> VerifiedMessage | None:
-    header = _header(root, source)
-    signatures = _signatures(root)
-    real = [s for s in signatures if not _empty_digital_signature(s)]
+    header = form.find_header(root, source)
+    signatures = form.find_signatures(root)
+    real = [s for s in signatures if not form.empty_digital_signature(s)]
     if len(real) > 1:
         raise WrappedSignatureError(
-            f"{len(real)} signatures in one message ({', '.join(_name(s) for s in real)}): signature wrapping refused",
+            f"{len(real)} signatures in one message ({', '.join(form.display_name(s) for s in real)}): "
+            "signature wrapping refused",
             file=source,
             rule="one-signature",
         )
@@ -320,15 +275,15 @@ def _verify_owned(
     signature = real[0]
     if signature.getparent() is not header:
         raise WrappedSignatureError(
-            f"{_name(signature)} at line {signature.sourceline} is not a child of edXMLHeader: "
+            f"{form.display_name(signature)} at line {signature.sourceline} is not a child of edXMLHeader: "
             "signature wrapping refused",
             file=source,
             line=signature.sourceline,
             rule="signature-location",
         )
-    info = _info(signature)
+    info = form.signature_info(signature)
     _check_shape(info, policy, source)
-    signer = _sender(header)
+    signer = form.sender_of(header)
     if not signer:
         raise SignatureError(
             "message names no sender (From/OrganId): cannot choose a certificate", file=source, rule="signer"
@@ -338,7 +293,7 @@ def _verify_owned(
         raise UnknownSignerError(
             f"no certificate known for the sender {signer}", file=source, rule="signer-certificate"
         )
-    trace = _trace(header, source)
+    trace = form.read_trace_entries(header, source)
     config = _CONFIGS[policy.allow_legacy_sha1]
     if EXC_C14N_ALIAS in info.transforms:  # signxml skips the unknown URI and applies this default instead
         config = replace(
@@ -346,7 +301,7 @@ def _verify_owned(
         )
     # An edXML-namespace Signature lost its XML-DSig declaration: try the two ways producers write it.
     spellings: tuple[str | None, ...] = (_KEEP,) if signature.tag == _DS + "Signature" else (None, "ds")
-    undo = _normalise(header)
+    undo = form.normalise(header)
     try:
         result, coverage = _verify_spellings(root, signature, spellings, certificate, config, undo)
     except InvalidDigest as exc:
@@ -370,10 +325,10 @@ def _verify_owned(
     except (InvalidInput, SignXMLException, ValueError, etree.LxmlError) as exc:
         raise SignatureError(f"unusable signature: {exc}", file=source, rule="signature-format") from None
     finally:
-        _restore(undo)
+        form.restore(undo)
     signed = result.signed_xml
-    signed_header = signed.find(_ENVELOPE + "/" + _HEADER) if signed is not None else None
-    if signed is None or signed.tag != root.tag or signed_header is None or _sender(signed_header) != signer:
+    signed_header = form.descend(signed, ENVELOPE, HEADER) if signed is not None else None
+    if signed is None or signed.tag != root.tag or signed_header is None or form.sender_of(signed_header) != signer:
         raise WrappedSignatureError(
             "the signed content is not the message read: signature wrapping refused", file=source, rule="signed-content"
         )
@@ -399,12 +354,12 @@ def _verify_spellings(
     spellings: tuple[str | None, ...],
     certificate: x509.Certificate,
     config: SignatureConfiguration,
-    undo: _Undo,
+    undo: form.Undo,
 ) -> tuple[signxml.VerifyResult, Coverage]:
     """signxml's verdict on the first spelling whose SignatureValue verifies; the last failure otherwise."""
     for index, prefix in enumerate(spellings):
         if prefix != _KEEP:
-            signature = _to_xmldsig(signature, prefix)
+            signature = form.to_xmldsig(signature, prefix)
         try:
             return _verify_coverages(root, certificate, config, undo)
         except (InvalidDigest, InvalidCertificate):
@@ -416,7 +371,7 @@ def _verify_spellings(
 
 
 def _verify_coverages(
-    root: etree._Element, certificate: x509.Certificate, config: SignatureConfiguration, undo: _Undo
+    root: etree._Element, certificate: x509.Certificate, config: SignatureConfiguration, undo: form.Undo
 ) -> tuple[signxml.VerifyResult, Coverage]:
     """Docflow's coverage (trace left out) first, then the whole message as it stands (other producers)."""
     try:
@@ -425,7 +380,7 @@ def _verify_coverages(
     except InvalidDigest:
         if not undo:
             raise
-        _restore(undo)
+        form.restore(undo)
         result = _verifier().verify(root, x509_cert=certificate, expect_config=config)
         coverage = "whole-message"
     assert not isinstance(result, list)  # expect_references=1
@@ -462,126 +417,3 @@ def _check_shape(info: SignatureInfo, policy: VerifyPolicy, source: str | None) 
             file=source,
             rule="signature-transform",
         )
-
-
-def _sender(header: etree._Element) -> str:
-    message_header = header.find(_P + "MessageHeader")
-    sender = message_header.find(_P + "From") if message_header is not None else None
-    return (sender.findtext(_P + "OrganId") or "").strip() if sender is not None else ""
-
-
-def _header(root: etree._Element, source: str | None = None) -> etree._Element:
-    header = root.find(f"{_ENVELOPE}/{_HEADER}")
-    if root.tag != _P + "edXML" or header is None:
-        raise SignatureError("not an edXML message: no edXML/edXMLEnvelope/edXMLHeader", file=source, rule="edxml-root")
-    return header
-
-
-def _signatures(root: etree._Element) -> list[etree._Element]:
-    return list(root.iter(*_SIGNATURE_TAGS))
-
-
-def _empty_digital_signature(element: etree._Element) -> bool:
-    return element.tag == _P + "DigitalSignature" and len(element) == 0 and not (element.text or "").strip()
-
-
-def _name(element: etree._Element) -> str:
-    qname = etree.QName(element)
-    return ("ds:" if qname.namespace == DS else "edXML:") + qname.localname
-
-
-def _to_xmldsig(signature: etree._Element, prefix: str | None) -> etree._Element:
-    """Rebuild a ``Signature`` in the XML-DSig namespace under ``prefix`` (None: the default namespace), in place.
-
-    Used for the samples' quirk: an unprefixed ``Signature`` whose XML-DSig declaration was lost, so that it
-    landed in the edXML namespace.
-    """
-
-    def rebuild(old: etree._Element, parent: etree._Element | None) -> etree._Element:
-        qname = etree.QName(old)
-        tag = _DS + qname.localname if qname.namespace == NS else old.tag
-        new = (
-            etree.Element(tag, dict(old.attrib), nsmap={prefix: DS})
-            if parent is None
-            else etree.SubElement(parent, tag, dict(old.attrib))
-        )
-        new.text, new.tail = old.text, old.tail
-        for child in old:
-            if isinstance(child.tag, str):
-                rebuild(child, new)
-        return new
-
-    converted = rebuild(signature, None)
-    signature.getparent().replace(signature, converted)
-    return converted
-
-
-def _trace(header: etree._Element, source: str | None) -> tuple[TraceHeader, ...]:
-    """The trace entries (left out of the signature), refused when they hide anything but OrganId and Timestamp."""
-    entries = []
-    trace_list = header.find(_TRACE_LIST)
-    for entry in trace_list.iterchildren(_TRACE) if trace_list is not None else ():
-        hidden = [
-            d
-            for d in entry.iterdescendants()
-            if isinstance(d.tag, str) and (d.getparent() is not entry or d.tag not in _TRACE_FIELDS)
-        ]
-        if hidden:
-            what = etree.QName(hidden[0]).localname
-            raise WrappedSignatureError(
-                f"TraceHeader at line {entry.sourceline} holds {what}: content outside the signature refused",
-                file=source,
-                line=entry.sourceline,
-                rule="trace-content",
-            )
-        try:
-            entries.append(read_trace(entry))
-        except FieldError as exc:
-            raise SignatureError(
-                f"TraceHeader at line {entry.sourceline}: {exc}", file=source, line=entry.sourceline, rule="trace-value"
-            ) from None
-    return tuple(entries)
-
-
-_Undo = list[Callable[[], None]]
-
-
-def _normalise(header: etree._Element) -> _Undo:
-    """Put ``header`` in the form a docflow signature covers; return the steps that undo it, in order."""
-    undo: _Undo = []
-
-    def set_text(element: etree._Element, attr: str) -> None:
-        old = getattr(element, attr)
-        if old is not None and not old.strip():
-            setattr(element, attr, None)
-            undo.append(lambda: setattr(element, attr, old))
-
-    def remove(element: etree._Element) -> None:
-        parent, index, tail = element.getparent(), element.getparent().index(element), element.tail
-        parent.remove(element)
-
-        def put_back() -> None:
-            parent.insert(index, element)
-            element.tail = tail
-
-        undo.append(put_back)
-
-    set_text(header, "text")
-    for child in header:
-        set_text(child, "tail")
-    trace_list = header.find(_TRACE_LIST)
-    if trace_list is not None:
-        for entry in list(trace_list.iterchildren(_TRACE)):
-            remove(entry)
-        set_text(trace_list, "text")
-        for child in trace_list:
-            set_text(child, "tail")
-        if not any(isinstance(c.tag, str) for c in trace_list):
-            remove(trace_list)
-    return undo
-
-
-def _restore(undo: _Undo) -> None:
-    for step in reversed(undo):
-        step()
-    undo.clear()
