@@ -10,14 +10,19 @@ code on HTTP 200, and the server still serving afterwards.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from axis_processes import COMMUNE, G22, H58, Served, start_server, stop
+from axis_processes import COMMUNE, G22, H58, Served, free_port, start_server, stop
 
-from docflow.axis.client import AxisCallError
+from docflow.axis.client import AxisCallError, AxisClient
+from docflow.axis.credentials import load
 from docflow.axis.protocol import file_hash, signed_headers
 from docflow.bootstrap import build_network
 from docflow.xml import read_status, write_envelope, write_status
@@ -242,3 +247,32 @@ def test_every_bad_input_is_a_documented_fail_and_the_server_keeps_serving(serve
         gov.sent(doc_id)
     assert caught.value.code == "302"
     assert gov.received()[0]["status"] == "INITIAL"
+
+
+def test_the_first_run_writes_credentials_and_says_how_to_call(tmp_path):
+    """``docflow serve`` without --credentials or --db: ./docflow.db and ./docflow-credentials.toml in its folder."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "docflow", "serve", "--port", str(port)], stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=tmp_path)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                time.sleep(0.1)
+        systems = load(tmp_path / "docflow-credentials.toml").systems
+        assert len(systems) == 237 and systems[H58].agencies == frozenset({H58})
+        text = log.read_text()
+        assert f"wrote {tmp_path / 'docflow-credentials.toml'}" in text
+        assert f"docflow axis http://127.0.0.1:{port} --system" in text
+        client = AxisClient(f"http://127.0.0.1:{port}", H58, systems[H58].secret)
+        assert len(client.agencies()) == 237
+        assert (tmp_path / "docflow.db").exists()
+    finally:
+        stop(process)
+    assert process.returncode == 0
