@@ -5,7 +5,8 @@ Layout under the store's directory (setting ``DOCFLOW_KEYS_DIR``, default ``./do
     <directory>/<OrganId>/key.pem    the private key, PKCS#8 PEM, unencrypted, file mode 0600
     <directory>/<OrganId>/cert.pem   its certificate, PEM (self-signed when made by ``generate``)
 
-Keys and certificates are read once per store and cached; ``generate`` and ``import_pair`` refresh the cache.
+A partner's folder may hold ``cert.pem`` alone (``import_certificate``): enough to verify its signatures.
+Keys and certificates are read once per store and cached; ``generate`` and the imports refresh the cache.
 ``certificate`` is the lookup (OrganId -> certificate or None) that signature verification calls.
 Pure file I/O and ``cryptography``: must not import lxml, sqlalchemy, transports or services.
 """
@@ -68,6 +69,7 @@ class KeyStore:
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_directory()
         self._pairs: dict[str, KeyPair] = {}
+        self._certificates: dict[str, x509.Certificate] = {}
         self._lock = threading.Lock()
 
     def paths(self, organ_id: str) -> tuple[Path, Path]:
@@ -76,12 +78,12 @@ class KeyStore:
         return folder / KEY_FILE, folder / CERT_FILE
 
     def organ_ids(self) -> list[str]:
-        """Every organisation with both a key and a certificate in the directory, sorted."""
+        """Every organisation with a certificate in the directory (with or without its key), sorted."""
         if not self.directory.is_dir():
             return []
         found = []
         for folder in self.directory.iterdir():
-            if (folder / KEY_FILE).is_file() and (folder / CERT_FILE).is_file():
+            if (folder / CERT_FILE).is_file():
                 try:
                     found.append(_organ_id(folder.name))
                 except KeyStoreError:
@@ -100,12 +102,45 @@ class KeyStore:
                 cached = self._pairs[code] = self._load(code)
         return cached
 
+    def has_key(self, organ_id: str) -> bool:
+        """True when the store holds ``organ_id``'s private key (it can sign), not only its certificate."""
+        return self.paths(organ_id)[0].is_file()
+
     def certificate(self, organ_id: str) -> x509.Certificate | None:
-        """The certificate that verifies ``organ_id``'s signatures, or None when the store has none."""
+        """The certificate that verifies ``organ_id``'s signatures (read once, cached), or None when unknown.
+
+        Only ``cert.pem`` is needed: a node holds its partners' certificates, not their keys.  A file that is
+        present but unreadable also gives None (the signature is then refused as from an unknown signer).
+        """
         try:
-            return self.key_pair(organ_id).certificate
+            code = _organ_id(organ_id)
         except KeyStoreError:
             return None
+        cached = self._certificates.get(code)
+        if cached is None:
+            cert_path = self.paths(code)[1]
+            try:
+                cached = load_certificate(cert_path.read_bytes(), source=str(cert_path))
+            except (OSError, KeyStoreError):
+                return None
+            with self._lock:
+                cached = self._certificates.setdefault(code, cached)
+        return cached
+
+    def import_certificate(self, organ_id: str, cert_pem: bytes, *, overwrite: bool = False) -> x509.Certificate:
+        """Store a partner's certificate for ``organ_id`` (no key: this store verifies its signatures only)."""
+        code = _organ_id(organ_id)
+        certificate = load_certificate(cert_pem, source="the certificate")
+        key_path, cert_path = self.paths(code)
+        if key_path.exists():
+            raise KeyStoreError(f"{code}: the store holds this organisation's key; import the key with its certificate")
+        if not overwrite and cert_path.exists():
+            raise KeyStoreError(f"{code}: a certificate already exists in {cert_path.parent} (replace it with --force)")
+        cert_path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(cert_path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        with self._lock:
+            self._certificates[code] = certificate
+        return certificate
 
     def generate(self, organ_id: str, *, overwrite: bool = False, valid_days: int = VALID_DAYS) -> KeyPair:
         """Make a new RSA key and a self-signed certificate for ``organ_id`` and write both."""
@@ -137,6 +172,7 @@ class KeyStore:
         pair = KeyPair(code, key, certificate)
         with self._lock:
             self._pairs[code] = pair
+            self._certificates[code] = certificate
         return pair
 
     def _load(self, code: str) -> KeyPair:

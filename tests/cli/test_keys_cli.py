@@ -32,7 +32,7 @@ def test_generate_then_list_shows_each_organisation_with_its_fingerprint(tmp_pat
     store = KeyStore(tmp_path)
     code, lines, _ = run(capsys, "--dir", str(tmp_path), "list")
     assert code == 0 and len(lines) == 2
-    assert lines[0].startswith("000.00.00.G22  CN=000.00.00.G22,OU=000.00.00.G22,C=VN  expires ")
+    assert lines[0].startswith("000.00.00.G22  key+certificate  CN=000.00.00.G22,OU=000.00.00.G22,C=VN  expires ")
     assert lines[0].endswith("sha256 " + fingerprint(store.key_pair("000.00.00.G22").certificate))
     assert lines[1].startswith("000.00.11.H53  ")
 
@@ -114,12 +114,14 @@ def test_the_directory_comes_from_the_environment_by_default(tmp_path, capsys, m
     assert (tmp_path / "from-env" / "000.00.00.G22" / "key.pem").is_file()
 
 
-def test_a_damaged_key_file_is_a_clear_error_and_the_lookup_says_unknown(tmp_path, capsys):
+def test_damaged_files_are_clear_errors_and_a_damaged_certificate_is_unknown(tmp_path, capsys):
     run(capsys, "--dir", str(tmp_path), "generate", "000.00.00.G22")
     damaged = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
     (tmp_path / "000.00.00.G22" / "key.pem").write_text(damaged)
     code, _, err = run(capsys, "--dir", str(tmp_path), "list")
     assert code == 1 and "key.pem is not an unencrypted PEM private key" in err
+    assert KeyStore(tmp_path).certificate("000.00.00.G22") is not None  # verifying needs the certificate only
+    (tmp_path / "000.00.00.G22" / "cert.pem").write_text("not a certificate")
     assert KeyStore(tmp_path).certificate("000.00.00.G22") is None
 
 
@@ -137,3 +139,22 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert run(capsys, "--dir", str(tmp_path))[0] == 2
     assert run(capsys, "--dir", str(tmp_path), "import", "000.00.00.G22")[0] == 2  # --key and --cert required
     assert run(capsys, "--dir", str(tmp_path), "generate", "--days", "0", "000.00.00.G22")[0] == 2
+
+
+def test_a_partners_certificate_alone_is_enough_to_verify_its_signatures(tmp_path, capsys):
+    partner = tmp_path / "partner"
+    assert run(capsys, "--dir", str(partner), "generate", "000.00.11.H53")[0] == 0
+    cert_file = partner / "000.00.11.H53" / "cert.pem"
+    ours = tmp_path / "ours"
+    code, lines, err = run(capsys, "--dir", str(ours), "import", "000.00.11.H53", "--cert", str(cert_file))
+    assert code == 0 and err == ""
+    assert lines == [f"imported the certificate of 000.00.11.H53 into {ours / '000.00.11.H53'}"]
+    assert not (ours / "000.00.11.H53" / "key.pem").exists()
+    code, lines, _ = run(capsys, "--dir", str(ours), "list")
+    assert code == 0 and lines[0].startswith("000.00.11.H53  certificate  CN=000.00.11.H53")
+    pair = KeyStore(partner).key_pair("000.00.11.H53")
+    signed = sign_message(write_envelope(example_envelope()), pair.private_key, pair.certificate)
+    verified = verify_message(signed, KeyStore(ours).certificate)
+    assert verified is not None and verified.signer == "000.00.11.H53"
+    code, _, err = run(capsys, "--dir", str(ours), "import", "000.00.11.H53", "--cert", str(cert_file))
+    assert code == 1 and "certificate already exists" in err
