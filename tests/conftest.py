@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,23 @@ def samples() -> Path:
     if found is None:
         pytest.skip("vendor sample messages not found: set DOCFLOW_SAMPLES_DIR or place ../shared/samples/edxml")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's audit keys live in a temporary directory (shared with worker processes), never in $HOME."""
+    directory = tmp_path_factory.mktemp("audit-keys")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCFLOW_AUDIT_KEYS", str(directory))
+        yield directory
+
+
+@pytest.fixture(autouse=True)
+def audit_keys(_audit_key_directory: Path) -> Path:
+    """The audit key directory, without the checkpoints of earlier tests: a PostgreSQL schema is emptied between
+    tests, which is exactly what a checkpoint is there to notice."""
+    shutil.rmtree(_audit_key_directory / "checkpoints", ignore_errors=True)
+    return _audit_key_directory
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,15 @@
-"""The hash-chained event log: it verifies when intact and names the first event altered or removed."""
+"""The keyed hash-chained event log: it verifies when intact and names the first event altered or removed.
+
+The finer tampering (recomputed chains, swapped ids, a moved-back head, a deleted chain, edited states) is in
+test_audit_tampering.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
+import os
+import stat
 import threading
 
 import pytest
@@ -25,9 +31,9 @@ def store(request, tmp_path):
 
 def fill(store, node=NODE, count=5):
     with store.unit_of_work() as repo:
-        repo.append_events(Event(node, at(i), "status", DOC, OTHER, f"0{i % 6 + 1}", {"i": i}) for i in range(count))
+        repo.events.append(Event(node, at(i), "status", DOC, OTHER, f"0{i % 6 + 1}", {"i": i}) for i in range(count))
     with store.snapshot() as repo:
-        return [e.id for e in repo.events_for(DOC, node)]
+        return [e.id for e in repo.events.of_document(DOC, node)]
 
 
 def tamper(store, sql, *params):
@@ -59,11 +65,11 @@ def test_intact_chains_of_several_nodes_verify(store):
     assert (only.ok, only.events_checked) == (True, 3)
 
 
-def test_the_first_hash_follows_the_documented_formula(store):
+def test_the_first_hash_follows_the_documented_formula(store, audit_keys):
     with store.unit_of_work() as repo:
-        repo.append_events([Event(NODE, T0, "sent", DOC, OTHER, "queued", {"b": 1, "a": "ơ"})])
+        repo.events.append([Event(NODE, T0, "sent", DOC, OTHER, "queued", {"b": 1, "a": "ơ"})])
     with store.snapshot() as repo:
-        (event,) = repo.events_for(DOC)
+        (event,) = repo.events.of_document(DOC)
     detail = '{"a":"ơ","b":1}'
     assert canonical_json({"b": 1, "a": "ơ"}) == detail
     payload = json.dumps(
@@ -71,8 +77,12 @@ def test_the_first_hash_follows_the_documented_formula(store):
         separators=(",", ":"),
         ensure_ascii=False,
     )
+    key_file = audit_keys / f"{NODE}.key"
+    key = bytes.fromhex(key_file.read_text().strip())
+    assert len(key) == 32
     assert event.prev_hash == GENESIS
-    assert event.hash == hashlib.sha256((GENESIS + payload).encode()).hexdigest()
+    assert event.hash == hmac.new(key, (GENESIS + payload).encode(), "sha256").hexdigest()
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600  # made on first use, readable by its owner only
 
 
 def test_a_changed_detail_is_found_at_that_event(store):
@@ -125,7 +135,7 @@ def test_two_writers_appending_at_once_do_not_fork_the_chain(store):
         try:
             for i in range(15):
                 with store.unit_of_work() as repo:
-                    repo.append_events([Event(NODE, at(i), "status", DOC, detail={"w": tag, "i": i})] * 2)
+                    repo.events.append([Event(NODE, at(i), "status", DOC, detail={"w": tag, "i": i})] * 2)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -138,4 +148,4 @@ def test_two_writers_appending_at_once_do_not_fork_the_chain(store):
     report = store.verify_audit()
     assert (report.ok, report.events_checked) == (True, 60)
     with store.snapshot() as repo:
-        assert [e.seq for e in repo.events_for(DOC)] == list(range(1, 61))
+        assert [e.seq for e in repo.events.of_document(DOC)] == list(range(1, 61))
