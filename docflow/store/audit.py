@@ -23,7 +23,8 @@ first use, mode 0600), so whoever edits rows and recomputes the chain without it
 * a node whose whole chain and head were deleted is still known: from its checkpoint, or from state rows;
 * ``deliveries``, ``inbound`` and ``amendments`` must hold the states the events replay to (``audit_replay``).
 
-A successful check moves each chain's checkpoint forward.  Imports SQLAlchemy Core, ``docflow.errors``,
+A successful check moves each chain's checkpoint forward; ``checkpoint_heads`` does so without a check
+(for a writer to call after its commits).  Imports SQLAlchemy Core, ``docflow.errors``,
 ``docflow.domain.lifecycle`` (through ``audit_replay``) and this package.
 """
 
@@ -326,6 +327,29 @@ def verify_chain(
         for name, (seq, prev, at, _found) in check.ends.items():
             ring.save_checkpoint(tag, Checkpoint(name, seq, prev, at))
     return AuditReport(True, check.checked, chains_checked=check.chains)
+
+
+def checkpoint_heads(conn: Connection, node: str | None = None, *, keyring: Keyring | None = None) -> int:
+    """Sign the current chain heads (of ``node``, or all) as checkpoints, without verifying the chains; return
+    how many moved forward.  Call it on committed data (a snapshot, or right after a commit): a later deletion
+    of events below a checkpoint, with the head moved back, is then caught even if nobody verified meanwhile.
+    A checkpoint never moves back, so a head already moved back by an intruder cannot lower it."""
+    ring = keyring or default_keyring()
+    tag = database_tag(conn)
+    if tag is None:
+        return 0
+    stmt = (
+        select(chain_heads.c.node, chain_heads.c.seq, chain_heads.c.hash, events.c.at)
+        .join(events, (events.c.node == chain_heads.c.node) & (events.c.seq == chain_heads.c.seq))
+        .where(chain_heads.c.seq > 0)
+    )
+    if node is not None:
+        stmt = stmt.where(chain_heads.c.node == node)
+    moved = 0
+    for row in conn.execute(stmt):
+        point = Checkpoint(row.node, int(row.seq), str(row.hash), timestamp_text(row.at))
+        moved += ring.save_checkpoint(tag, point)
+    return moved
 
 
 def detail_of(text: str) -> Mapping[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy import insert, text
 from store_backends import BACKENDS, T0, at, backend_store, pg_store_url  # noqa: F401  (fixture)
 
 from docflow.store import Event
-from docflow.store.audit import GENESIS, timestamp_text, verify_chain
+from docflow.store.audit import GENESIS, checkpoint_heads, timestamp_text, verify_chain
 from docflow.store.audit_keys import Keyring
 from docflow.store.tables import amendments, deliveries, inbound
 
@@ -137,6 +137,22 @@ def test_the_last_rows_deleted_with_the_head_moved_back_are_caught_by_the_checkp
     assert not report.ok and report.node == NODE
     assert "seq 5" in report.reason and "4–5" in report.reason and "moved back" in report.reason
     assert report.where == "events seq 4–5"
+
+
+def test_heads_signed_after_a_commit_catch_a_truncation_nobody_verified_before(store):
+    rows = fill(store, count=6)
+    with store.snapshot() as repo:
+        assert checkpoint_heads(repo.conn) == 1
+        assert checkpoint_heads(repo.conn) == 0  # already there
+    tamper(
+        store,
+        ("DELETE FROM events WHERE node = :n AND seq > 4", {"n": NODE}),
+        ("UPDATE chain_heads SET seq = 4, hash = :h WHERE node = :n", {"h": rows[3].hash, "n": NODE}),
+    )
+    with store.snapshot() as repo:
+        assert checkpoint_heads(repo.conn) == 0  # the moved-back head cannot lower the checkpoint
+    report = store.verify_audit()
+    assert not report.ok and report.where == "events seq 5–6"
 
 
 def test_a_checkpoint_follows_new_events_and_its_file_cannot_be_edited(store, audit_keys):
