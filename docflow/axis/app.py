@@ -164,8 +164,7 @@ def update_status(backend: AxisBackend, call: Call) -> dict[str, Any]:
 def sent_list(backend: AxisBackend, call: Call) -> dict[str, Any]:
     _service_type(call)
     data = []
-    for row, delivery in backend.sent(call.system, _doc_id(call)):
-        receive = str(getattr(delivery.state, "value", delivery.state)).upper() if delivery is not None else ""
+    for row, receive in backend.sent(call.system, _doc_id(call)):
         data.append(
             {
                 "serviceType": SERVICE_TYPE,

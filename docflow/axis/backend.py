@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NoReturn
 
+from docflow.axis.client import AxisCallError, AxisClient
 from docflow.axis.credentials import Credentials, System
 from docflow.axis.protocol import AxisError, ErrorCode, ascii_text
 from docflow.bootstrap import build_network, load_topology
@@ -30,7 +31,7 @@ from docflow.domain.routing import NATIONAL_AXIS
 from docflow.domain.status import StatusCode, StatusMessage
 from docflow.errors import DocflowError, IdentifierError, UnsafeXMLError, XMLError
 from docflow.services import Network
-from docflow.store import Delivery, Organisation, Store, axis_mailbox
+from docflow.store import Organisation, Store, axis_mailbox
 from docflow.store.axis_mailbox import DONE, FAIL, INITIAL, PROCESSING, Package
 from docflow.xml import write_status
 from docflow.xml.hop import read_hop
@@ -61,19 +62,35 @@ class Parsed:
 class AxisBackend:
     """Everything the axis operations do to docflow, behind one lock (the engine's network is not thread-safe)."""
 
-    def __init__(self, network: Network, credentials: Credentials, *, node: str = str(NATIONAL_AXIS)) -> None:
+    def __init__(
+        self,
+        network: Network,
+        credentials: Credentials,
+        *,
+        node: str = str(NATIONAL_AXIS),
+        upstream: AxisClient | None = None,
+    ) -> None:
         self.network = network
         self.credentials = credentials
         self.node = node
+        self.upstream = upstream  # a provincial hub's client of the axis above it
+        #: The system packages pulled from the upstream axis are accepted as (it may relay for any agency).
+        self.upstream_system = System(f"upstream:{node}", "", frozenset({"*"}))
         self._lock = threading.RLock()
 
     @classmethod
     def open(
-        cls, *, db: str | None, registry: str | Registry, credentials: Credentials, node: str = str(NATIONAL_AXIS)
+        cls,
+        *,
+        db: str | None,
+        registry: str | Registry,
+        credentials: Credentials,
+        node: str = str(NATIONAL_AXIS),
+        upstream: AxisClient | None = None,
     ) -> AxisBackend:
         """Open (create or upgrade) the store, load the registry, catch up on work left by a previous run."""
         network = build_network(db=db, transport="memory://", registry=load_registry(registry))
-        backend = cls(network, credentials, node=node)
+        backend = cls(network, credentials, node=node, upstream=upstream)
         backend._seed_directory()
         network.recover()
         network.run_until_idle()
@@ -88,6 +105,8 @@ class AxisBackend:
         return self.network.ctx.registry
 
     def close(self) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
         self.network.ctx.transport.close()
         self.store.close()
 
@@ -122,10 +141,13 @@ class AxisBackend:
                 self._refuse(
                     data, system, ErrorCode.NOT_OWNER, f"system {system.id} may not send as agency {parsed.sender}"
                 )
-            checked = (parsed.sender, *parsed.recipients) if not meta else ()
-            unknown = [code for code in checked if not self._known(code)]
-            if unknown:
-                raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {', '.join(unknown)}")
+            outside: list[str] = []
+            if not meta:
+                if not self._known(parsed.sender):
+                    raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {parsed.sender}")
+                outside = [code for code in parsed.recipients if not self._known(code)]
+                if outside and self.upstream is None:
+                    raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {', '.join(outside)}")
             identities = {r: identity(parsed, r) for r in parsed.recipients}
             with self.store.snapshot() as repo:
                 existing = axis_mailbox.by_identities(repo, identities.values())
@@ -133,18 +155,51 @@ class AxisBackend:
             send_id = next(iter(existing.values())).send_id if existing else new_id()
             if not missing:
                 return send_id  # a resend after a lost answer: nothing new is stored
-            if not meta:
-                self._record(parsed, missing)
+            far = [r for r in missing if r in outside]
+            near = [r for r in missing if r not in outside]
+            forwarded = self._push(parsed, data, far) if far else ""
+            if near and not meta:
+                self._record(parsed, near)
             now = self.network.ctx.clock.now()
             extra = json.dumps(dict(meta), ensure_ascii=False, separators=(",", ":")) if meta else ""
             rows = [
                 dataclasses.replace(self._package(parsed, system, r, identities[r], send_id, data, now), meta=extra)
-                for r in missing
+                for r in near
+            ]
+            rows += [
+                dataclasses.replace(
+                    self._package(parsed, system, r, identities[r], send_id, data, now),
+                    state=DONE,
+                    description=f"forwarded upstream as {forwarded}",
+                    meta=json.dumps({"upstream": forwarded}),
+                )
+                for r in far
             ]
             with self.store.unit_of_work() as repo:
                 axis_mailbox.add_packages(repo, rows)
             self.network.run_until_idle()
             return send_id
+
+    def _push(self, parsed: Parsed, data: bytes, recipients: list[str]) -> str:
+        """A hub hands what is addressed outside its registry to the upstream axis; returns the upstream DocId.
+        A failure refuses the whole call before anything is stored here (the client's retry is harmless)."""
+        assert self.upstream is not None
+        try:
+            return self.upstream.send(data, message_type=parsed.kind, sender=parsed.sender, to=recipients)
+        except AxisCallError as exc:
+            raise AxisError(ErrorCode.UPSTREAM, f"the upstream axis refused it: {exc.code} {exc.description}") from None
+        except DocflowError as exc:
+            raise AxisError(ErrorCode.UPSTREAM, f"the upstream axis is unreachable: {exc}") from None
+
+    def upstream_status(self, upstream_doc_id: str) -> dict[str, str]:
+        """The upstream's receive status of a forwarded package, by recipient ({} when it cannot say)."""
+        if self.upstream is None:
+            return {}
+        try:
+            return {item["toCode"]: item["receiveStatus"] for item in self.upstream.sent(upstream_doc_id)}
+        except DocflowError as exc:
+            log.info("axis: upstream sent list of %s unavailable: %s", upstream_doc_id, exc)
+            return {}
 
     def _parse(self, system: System, data: bytes, message_type: str, to: Sequence[str] | None) -> Parsed:
         source = f"sendEdoc from {system.id}"
@@ -198,6 +253,10 @@ class AxisBackend:
             notation=status.response_for.code,
             status=status,
         )
+
+    def serves(self, code: str) -> bool:
+        """Is ``code`` one of this server's own agencies (in its registry)?"""
+        return self._known(code)
 
     def _known(self, code: str) -> bool:
         try:
@@ -367,16 +426,22 @@ class AxisBackend:
 
     # -- the sending side -----------------------------------------------------------------------------
 
-    def sent(self, system: System, send_id: str) -> list[tuple[Package, Delivery | None]]:
-        """Each recipient of one ``sendEdoc`` call with the engine's delivery to it."""
+    def sent(self, system: System, send_id: str) -> list[tuple[Package, str]]:
+        """Each recipient of one ``sendEdoc`` call with its receive state: the engine's delivery state, or for a
+        package a hub forwarded upstream, the upstream axis' receive status."""
         with self.store.snapshot() as repo:
             rows = axis_mailbox.sent_by(repo, send_id)
             if not rows:
                 raise AxisError(ErrorCode.UNKNOWN_DOCUMENT, f"unknown docId {ascii_text(send_id)[:80]!r}")
             if not system.owns(rows[0].sender):
                 raise AxisError(ErrorCode.NOT_YOURS, f"docId {send_id} was not sent by system {system.id}")
-        tracked = {d.recipient: d for d in self.network.node(rows[0].sender).deliveries(rows[0].document_id)}
-        return [(row, tracked.get(row.recipient)) for row in rows]
+        tracked: dict[str, str] = {}
+        if rows[0].message_type == "edoc":
+            for d in self.network.node(rows[0].sender).deliveries(rows[0].document_id):
+                tracked[d.recipient] = str(getattr(d.state, "value", d.state)).upper()
+        for upstream_id in {json.loads(r.meta).get("upstream", "") for r in rows if r.meta} - {""}:
+            tracked.update(self.upstream_status(upstream_id))
+        return [(row, tracked.get(row.recipient, "")) for row in rows]
 
     # -- the directory --------------------------------------------------------------------------------
 

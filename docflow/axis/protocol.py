@@ -70,6 +70,7 @@ class ErrorCode(StrEnum):
     AGENCY_EXISTS = "401"
     UNKNOWN_OPERATION = "404"
     INTERNAL = "500"
+    UPSTREAM = "502"
 
 
 class AxisError(Exception):

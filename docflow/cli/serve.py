@@ -40,6 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse calls whose timestamp is further from the server's clock (default: no check)",
     )
     parser.add_argument("--node", metavar="ORGID", default=None, help="this server's own code (default 00.00.W00)")
+    parser.add_argument(
+        "--upstream", metavar="URL", default=None, help="be a hub: forward what is addressed outside to this axis"
+    )
+    parser.add_argument(
+        "--upstream-secret-file",
+        metavar="FILE",
+        default=None,
+        help="credentials TOML holding the secret of system --node at the upstream (default $DOCFLOW_AXIS_SECRET)",
+    )
+    parser.add_argument("--poll", type=float, default=900.0, metavar="SECONDS", help="hub: pull interval (900)")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -49,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from docflow.axis import credentials as creds
     from docflow.axis.app import ServerSettings, create_app
     from docflow.axis.backend import AxisBackend, load_registry
+    from docflow.axis.client import AxisClient
+    from docflow.axis.credentials import secret_for
+    from docflow.axis.hub import UpstreamPull
     from docflow.domain.routing import NATIONAL_AXIS
+    from docflow.errors import ConfigError
 
     registry = load_registry(args.registry)
     path = Path(args.credentials or DEFAULT_CREDENTIALS)
@@ -63,7 +77,13 @@ def run(args: argparse.Namespace) -> int:
         )
     credentials = creds.load(path)
     node = args.node or str(NATIONAL_AXIS)
-    backend = AxisBackend.open(db=args.db, registry=registry, credentials=credentials, node=node)
+    upstream = None
+    if args.upstream:
+        if not args.node:
+            raise ConfigError("--upstream needs --node ORGID: the system this hub calls the upstream axis as")
+        upstream = AxisClient(args.upstream, node, secret_for(node, args.upstream_secret_file))
+    backend = AxisBackend.open(db=args.db, registry=registry, credentials=credentials, node=node, upstream=upstream)
+    puller = UpstreamPull(backend, upstream, poll=args.poll) if upstream is not None else None
     settings = ServerSettings(base_path=args.base_path, max_body=args.max_body, max_clock_skew=args.max_clock_skew)
     app = create_app(backend, settings)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
@@ -77,9 +97,14 @@ def run(args: argparse.Namespace) -> int:
     # lets the process finish its own clean-up and exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
+    if puller is not None:
+        puller.start()
+        print(f"docflow serve: hub of {args.upstream}, pulling every {args.poll:g} s", flush=True)
     try:
         server.run()
     finally:
+        if puller is not None:
+            puller.stop()
         backend.close()
     sys.stdout.flush()
     return 0
