@@ -15,6 +15,7 @@ import pytest
 from proxy import ProxyProcess
 from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from docflow.config import Timeouts
 from docflow.errors import StoreError, StoreTimeoutError
@@ -162,3 +163,30 @@ def test_timeouts_refuse_nonsense():
         with pytest.raises(ConfigError, match="positive"):
             Timeouts(statement=bad)
     assert Timeouts().watchdog == Timeouts().statement + Timeouts().grace
+
+
+def test_a_killed_proxy_fails_the_unit_of_work_at_once_and_a_new_path_works(pg_store_url, server):
+    proxy = ProxyProcess(server)
+    store = Store(create_store_engine(through(pg_store_url, proxy.port), timeouts=FAST))
+
+    def killed_midway() -> None:
+        with store.unit_of_work() as repo:
+            repo.conn.execute(text("SELECT 1"))
+            proxy.kill()  # SIGKILL: the kernel closes both of its connections
+            repo.conn.execute(text("SELECT 1"))
+
+    try:
+        assert unit_of_work(store) >= 1
+        error, took = timed(killed_midway)
+        # a lost connection, not a hang: the driver's error (raw SQL here) or docflow's when mapped
+        assert isinstance(error, StoreError | OperationalError), error
+        assert took <= SLACK
+    finally:
+        proxy.kill()
+        store.close()
+    with ProxyProcess(server) as again:
+        store = Store(create_store_engine(through(pg_store_url, again.port), timeouts=FAST))
+        try:
+            assert unit_of_work(store) >= 1
+        finally:
+            store.close()
