@@ -3,6 +3,7 @@ and the apology letter as a real edXML document."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -122,3 +123,11 @@ def test_the_apology_letter_is_a_valid_edxml_document():
     assert back == letter
     assert back.document_type.type_name == "Phiếu xin lỗi và hẹn lại ngày trả kết quả"
     assert back.recipients[0].organ_id == COMMUNE and back.sender.organ_id == CHAIN[1]
+
+
+def test_text_xml_cannot_carry_is_refused_when_writing():
+    _, message = handed_over()
+    bad = replace(message, dossier=replace(message.dossier, applicant=Applicant("Nguyễn\x00Văn")))
+    with pytest.raises(ValidationError) as caught:
+        write_dossier(bad)
+    assert caught.value.rule == "xml-char" and caught.value.violations[0].path == "/DossierMessage/HoSo/ChuHoSo"
