@@ -14,6 +14,7 @@ Must not import sqlalchemy, transports or services.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from docflow.domain.dossier import (
 from docflow.domain.envelope import TraceHeader
 from docflow.domain.ids import OrganId
 from docflow.errors import ConfigError, IdentifierError, ValidationError, Violation
+from docflow.xml.edxml import organ_id
 from docflow.xml.parser import ParserLimits, parse_xml
 from docflow.xml.schemas import element_path, locate, schema_dir, validation_error
 
@@ -50,6 +52,9 @@ _P = "{" + DOSSIER_NS + "}"
 _ROOT = _P + "DossierMessage"
 _Sub = etree.SubElement
 T = TypeVar("T")
+
+#: Times repeat within and across messages (deadlines, hand-overs) and datetimes are immutable: parse each once.
+portal_time = functools.lru_cache(maxsize=8192)(parse_portal_time)
 
 _lock = threading.Lock()
 _schema: etree.XMLSchema | None = None
@@ -137,11 +142,11 @@ def _value(c: dict[str, etree._Element], name: str, parse: Callable[[str], T]) -
 
 
 def _time(c: dict[str, etree._Element], name: str) -> datetime | None:
-    return _value(c, name, parse_portal_time) if name in c else None
+    return _value(c, name, portal_time) if name in c else None
 
 
 def _organ(c: dict[str, etree._Element], name: str) -> OrganId:
-    return _value(c, name, OrganId.parse)
+    return _value(c, name, organ_id)
 
 
 def _state(c: dict[str, etree._Element], name: str) -> DossierState:
@@ -152,7 +157,7 @@ def _history_row(c: dict[str, etree._Element]) -> HistoryRow:
     return HistoryRow(
         agency=_organ(c, "DonViXuLy"),
         actor=_text(c, "NguoiXuLy"),
-        at=_value(c, "ThoiDiemXuLy", parse_portal_time),
+        at=_value(c, "ThoiDiemXuLy", portal_time),
         content=_text(c, "NoiDungXuLy"),
         state=_state(c, "TrangThai"),
         title=_text(c, "ChucDanh"),
@@ -215,7 +220,7 @@ def _dossier(c: dict[str, etree._Element]) -> Dossier:
                 _text(s, "HoSoBoSungId").strip(),
                 _text(s, "NguoiYeuCauBoSung"),
                 _text(s, "NoiDungBoSung"),
-                _value(s, "NgayBoSung", parse_portal_time),
+                _value(s, "NgayBoSung", portal_time),
                 _time(s, "NgayHenTraTruoc"),
                 _time(s, "NgayTiepNhanBoSung"),
                 _time(s, "NgayHenTraMoi"),
@@ -233,10 +238,10 @@ def _dossier(c: dict[str, etree._Element]) -> Dossier:
         ),
         apologies=tuple(
             Apology(
-                _value(a, "NgayXinLoi", parse_portal_time),
+                _value(a, "NgayXinLoi", portal_time),
                 _organ(a, "DonViXinLoi"),
-                _value(a, "NgayHenTraTruoc", parse_portal_time),
-                _value(a, "NgayHenTraMoi", parse_portal_time),
+                _value(a, "NgayHenTraTruoc", portal_time),
+                _value(a, "NgayHenTraMoi", portal_time),
                 _text(a, "SoVanBan"),
                 _text(a, "LyDo"),
             )
@@ -251,13 +256,13 @@ def _map(root: etree._Element, source: str | None) -> DossierMessage:
         top = _children(root)
         header = _children(top["Header"])
         trace = tuple(
-            TraceHeader(_organ(t, "OrganId"), _value(t, "Timestamp", parse_portal_time))
+            TraceHeader(_organ(t, "OrganId"), _value(t, "Timestamp", portal_time))
             for t in _items(header.get("TraceList"))
         )
         return DossierMessage(
             sender=_organ(header, "From"),
             recipient=_organ(header, "To"),
-            sent_at=_value(header, "SentAt", parse_portal_time),
+            sent_at=_value(header, "SentAt", portal_time),
             dossier=_dossier(_children(top["HoSo"])),
             trace=trace,
         )
