@@ -175,7 +175,7 @@ def _guard(engine: Engine, timeouts: Timeouts) -> None:
             reason = f"connect timeout ({timeouts.connect:g} s)"
         else:
             return
-        where = safe_url(engine.url)
+        where = safe_url(engine.url.set(query={}))  # the options carry the timeouts: long, and said below
         raise StoreTimeoutError(f"database {where} timed out: {reason}: {str(original).strip()}") from original
 
 
