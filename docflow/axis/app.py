@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -339,6 +339,9 @@ def create_app(backend: AxisBackend, settings: ServerSettings | None = None) -> 
             payload = answer(ErrorCode.OK, **{**extra, **result})
         except AxisError as exc:
             payload = answer(exc.code, exc.description, **extra)
+        except ClientDisconnect:  # the connection was cut mid-body: nothing was read whole, nothing is stored
+            log.info("axis %s: the client went away before its body was read", operation)
+            return Response(status_code=400)
         except DocflowError as exc:
             log.warning("axis %s failed: %s", operation, exc)
             payload = answer(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}"[:500], **extra)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -76,6 +77,23 @@ class AxisBackend:
         self.upstream = upstream  # a provincial hub's client of the axis above it
         #: The system packages pulled from the upstream axis are accepted as (it may relay for any agency).
         self.upstream_system = System(f"upstream:{node}", "", frozenset({"*"}))
+        self._pump_stop = threading.Event()
+        self._pump: threading.Thread | None = None
+
+    def start_pump(self, interval: float = 5.0) -> None:
+        """Run the engine every ``interval`` seconds in the background: retries and leases that fell due (a
+        hop a crashed run had claimed) move even when no call comes in."""
+
+        def pump() -> None:
+            while not self._pump_stop.wait(interval):
+                try:
+                    with self._lock:
+                        self.network.run_until_idle()
+                except DocflowError as exc:
+                    log.warning("axis: engine pass failed: %s", exc)
+
+        self._pump = threading.Thread(target=pump, name="docflow-axis-pump", daemon=True)
+        self._pump.start()
         self._lock = threading.RLock()
 
     @classmethod
@@ -87,9 +105,18 @@ class AxisBackend:
         credentials: Credentials,
         node: str = str(NATIONAL_AXIS),
         upstream: AxisClient | None = None,
+        spool: str | None = None,
     ) -> AxisBackend:
-        """Open (create or upgrade) the store, load the registry, catch up on work left by a previous run."""
-        network = build_network(db=db, transport="memory://", registry=load_registry(registry))
+        """Open (create or upgrade) the store, load the registry, catch up on work left by a previous run.
+
+        ``spool`` is the folder of the engine's internal queues (a ``file://`` transport this process alone
+        consumes), so a hop in flight survives a crash of the server; without it they are in memory (tests,
+        benchmarks of the protocol alone)."""
+        if spool:
+            transport, options = f"file://{os.path.abspath(spool)}", {"reclaim_on_open": True}
+        else:
+            transport, options = "memory://", {}
+        network = build_network(db=db, transport=transport, registry=load_registry(registry), transport_options=options)
         backend = cls(network, credentials, node=node, upstream=upstream)
         backend._seed_directory()
         network.recover()
@@ -105,6 +132,9 @@ class AxisBackend:
         return self.network.ctx.registry
 
     def close(self) -> None:
+        self._pump_stop.set()
+        if self._pump is not None:
+            self._pump.join(timeout=60)
         if self.upstream is not None:
             self.upstream.close()
         self.network.ctx.transport.close()

@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="refuse calls whose timestamp is further from the server's clock (default: no check)",
     )
+    parser.add_argument(
+        "--spool",
+        metavar="DIR",
+        default=None,
+        help="folder of the engine's internal queues (default: next to a SQLite file, else ./docflow-spool)",
+    )
     parser.add_argument("--node", metavar="ORGID", default=None, help="this server's own code (default 00.00.W00)")
     parser.add_argument(
         "--upstream", metavar="URL", default=None, help="be a hub: forward what is addressed outside to this axis"
@@ -50,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="credentials TOML holding the secret of system --node at the upstream (default $DOCFLOW_AXIS_SECRET)",
     )
     parser.add_argument("--poll", type=float, default=900.0, metavar="SECONDS", help="hub: pull interval (900)")
+    parser.add_argument(
+        "--engine-interval", type=float, default=5.0, metavar="SECONDS", help="background engine pass (default 5)"
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -82,7 +91,14 @@ def run(args: argparse.Namespace) -> int:
         if not args.node:
             raise ConfigError("--upstream needs --node ORGID: the system this hub calls the upstream axis as")
         upstream = AxisClient(args.upstream, node, secret_for(node, args.upstream_secret_file))
-    backend = AxisBackend.open(db=args.db, registry=registry, credentials=credentials, node=node, upstream=upstream)
+    backend = AxisBackend.open(
+        db=args.db,
+        registry=registry,
+        credentials=credentials,
+        node=node,
+        upstream=upstream,
+        spool=args.spool or default_spool(args.db),
+    )
     puller = UpstreamPull(backend, upstream, poll=args.poll) if upstream is not None else None
     settings = ServerSettings(base_path=args.base_path, max_body=args.max_body, max_clock_skew=args.max_clock_skew)
     app = create_app(backend, settings)
@@ -97,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     # lets the process finish its own clean-up and exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
+    backend.start_pump(args.engine_interval)
     if puller is not None:
         puller.start()
         print(f"docflow serve: hub of {args.upstream}, pulling every {args.poll:g} s", flush=True)
@@ -108,6 +125,14 @@ def run(args: argparse.Namespace) -> int:
         backend.close()
     sys.stdout.flush()
     return 0
+
+
+def default_spool(db: str) -> str:
+    """The engine's queue folder: beside a SQLite database file (``x.db`` -> ``x.db-spool``), else ./docflow-spool."""
+    prefix = "sqlite:///"
+    if db.startswith(prefix) and len(db) > len(prefix) and ":memory:" not in db:
+        return db[len(prefix) :] + "-spool"
+    return "docflow-spool"
 
 
 def _stopped(signum: int, frame: object) -> None:

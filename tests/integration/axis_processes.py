@@ -62,16 +62,16 @@ class Served:
             return conn.execute(query).fetchall()
 
 
-def start_server(tmp_path: Path, *extra: str, name: str = "axis") -> Served:
+def start_server(tmp_path: Path, *extra: str, name: str = "axis", port: int | None = None) -> Served:
     """Start ``docflow serve`` and wait until it answers; the caller stops it with ``stop``."""
-    port = free_port()
+    port = port or free_port()
     credentials = tmp_path / f"{name}-credentials.toml"
     if not credentials.exists():
         credentials.write_text(CREDENTIALS, encoding="utf-8")
     db = tmp_path / f"{name}.db"
     command = [sys.executable, "-m", "docflow", "serve", "--db", f"sqlite:///{db}", "--credentials", str(credentials)]
     command += ["--port", str(port), "--base-path", BASE, *extra]
-    log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - the process writes to it until stopped
+    log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 - the process writes to it until stopped
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
