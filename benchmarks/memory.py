@@ -162,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         growth = after_objects - before_objects
         peak = peak_rss_mib()
         with net.ctx.store.snapshot() as repo:
-            stored = repo.count_documents()
-            inbound = repo.count_inbound()
-            completed = repo.count_inbound(state=InboundState.COMPLETED)
-            events = repo.count_events()
+            stored = repo.count("documents")
+            inbound = repo.count("inbound")
+            completed = repo.count("inbound", state=InboundState.COMPLETED)
+            events = repo.count("events")
         expected_completed = math.ceil(load.sent / round(1 / args.advance)) if args.advance else 0
         if inbound != load.sent or completed != expected_completed:
             raise AssertionError(f"{inbound} of {load.sent} arrived, {completed} of {expected_completed} completed")

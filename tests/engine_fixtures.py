@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
-from docflow.services import Activity, Network, Settings
+from docflow.domain.events import BY_STATUS, MoveRefused, StateChanged
+from docflow.services import Activity, Network, Settings, TraceStep
 from docflow.store.tables import amendments, deliveries, documents, events, inbound, outbox
 from docflow.transports.base import Delivery, Message, Transport
 from docflow.transports.memory import MemoryBroker, MemoryTransport
@@ -61,16 +62,30 @@ def districts_and_communes(net: Network, province: str = PROVINCE) -> tuple[list
 
 
 def status_counts(net: Network, node: str, document_id: str, code: str) -> Counter[str]:
-    """Per recipient: how many ``status`` events with ``code`` ``node`` recorded about ``document_id``."""
-    with net.ctx.store.snapshot() as repo:
-        found = repo.events_for(document_id, node)
-    return Counter(e.recipient for e in found if e.kind == "status" and e.status == code)
+    """Per recipient: how many received statuses with ``code`` ``node`` recorded about ``document_id`` (moves
+    caused by a status message, refused ones included)."""
+    return Counter(
+        s.event.party
+        for s in net.trace(document_id)
+        if s.node == node
+        and isinstance(s.event, StateChanged | MoveRefused)
+        and s.event.by == BY_STATUS
+        and s.status == code
+    )
+
+
+def label(step: TraceStep) -> str:
+    """A trace step as ``kind`` (or ``lifecycle:event`` for a lifecycle move), for comparing journeys."""
+    event = step.event
+    if isinstance(event, StateChanged | MoveRefused):
+        return f"{event.lifecycle}:{event.event}"
+    return step.kind
 
 
 def event_counts(net: Network, document_id: str, kind: str) -> Counter[str]:
     """Per node: how many events of ``kind`` were recorded about ``document_id``."""
     with net.ctx.store.snapshot() as repo:
-        found = repo.events_for(document_id)
+        found = repo.events.of_document(document_id)
     return Counter(e.node for e in found if e.kind == kind)
 
 
@@ -107,15 +122,33 @@ def event_kinds(net: Network) -> Counter[tuple[str, str, str, str, str]]:
 
 
 def unsent_outbox(net: Network) -> int:
+    """Outbox rows still waiting to be sent (sent rows are deleted; given-up ones are not waiting)."""
     with net.ctx.store.snapshot() as repo:
-        return repo.count_outbox(unsent_only=True)
+        return int(
+            repo.conn.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.dead_at.is_(None), outbox.c.sent_at.is_(None))
+            ).scalar_one()
+        )
+
+
+#: Settings that keep sent outbox rows (for tests that replay what went over the wire).
+KEEP_SENT = Settings(keep_sent=10.0**9)
 
 
 def outbox_messages(net: Network) -> list[Message]:
-    """Every outbox row as the transport message the relay sends (for replaying raw copies)."""
+    """Every outbox row still stored (a network built with ``KEEP_SENT`` keeps the sent ones) as the transport
+    message the relay sends, for replaying raw copies."""
+    body = func.coalesce(outbox.c.body, documents.c.envelope).label("bytes")
+    stmt = (
+        select(outbox, body)
+        .select_from(outbox.outerjoin(documents, documents.c.id == outbox.c.document_row))
+        .order_by(outbox.c.id)
+    )
     with net.ctx.store.snapshot() as repo:
-        rows = repo.conn.execute(select(outbox).order_by(outbox.c.id)).all()
-    return [Message(row.message_id, row.node, row.recipient, row.kind, row.body, _headers(row.headers)) for row in rows]
+        rows = repo.conn.execute(stmt).all()
+    return [
+        Message(row.message_id, row.node, row.recipient, row.kind, row.bytes, _headers(row.headers)) for row in rows
+    ]
 
 
 def _headers(text: str) -> dict[str, str]:

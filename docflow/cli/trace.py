@@ -27,27 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def concerns(step: Any, recipient: str) -> bool:
-    """Whether a recorded step belongs to the delivery to ``recipient``."""
-    return recipient in (step.recipient, step.node, str(step.detail.get("from", ""))) or not step.recipient
+    """Whether a recorded step belongs to the delivery to ``recipient`` (steps naming no agency concern all)."""
+    event = step.event
+    came_from = getattr(event, "came_from", "") or getattr(event, "sender", "")
+    return recipient in (step.recipient, step.node, came_from) or not step.recipient
 
 
 def describe(step: Any) -> str:
-    """What a step says, in words: ``sent to X``, ``status 03 (Đã tiếp nhận) from X`` …"""
-    detail = step.detail
-    code = f" {step.status}" if step.status else ""
-    words = f" ({detail['description']})" if detail.get("description") else ""
-    if step.kind == "sent":
-        return f"sent to {step.recipient}"
-    if step.kind == "forwarded":
-        return f"forwarded toward {step.recipient}"
-    if step.kind == "arrived":
-        return f"arrived{code}, from {detail.get('from', '?')}"
-    if step.kind == "status":
-        return f"status{code}{words} from {detail.get('from', step.recipient)}"
-    if step.kind in ("accept", "assign", "start", "complete", "reject"):
-        return f"clerk: {step.kind}{code}"
-    target = f" → {step.recipient}" if step.recipient else ""
-    return f"{step.kind}{code}{words}{target}"
+    """What a step says, in words (the typed event's own description): ``sent to X``, ``status 03 …``."""
+    return step.event.describe() if step.event is not None else step.kind
 
 
 def elapsed(seconds: float) -> str:

@@ -2,7 +2,8 @@
 
 ``bootstrap.py`` builds a ``Context`` from concrete parts; tests build one with fakes.  The context also
 caches what is asked again and again on the hot path (routes between two nodes, the header of an
-organisation), so a hop does no repeated planning or registry walks.
+organisation), so a hop does no repeated planning or registry walks.  ``bus`` publishes each committed unit
+of work's typed events; ``handoff`` holds the rows operations queued, for an in-process network to send.
 Must not import a concrete transport, lxml or sqlalchemy.
 """
 
@@ -11,14 +12,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from docflow.domain.clock import Clock, WallClock
 from docflow.domain.envelope import Organization
+from docflow.domain.events import EventBus
 from docflow.domain.ids import OrganId, organ_id
 from docflow.domain.registry import Registry
+from docflow.domain.retry import WORKING_DAY, RetryPolicy
 from docflow.domain.routing import NATIONAL_AXIS, Route, RoutingPolicy, plan_route, province_number
-from docflow.store import OutboxMessage, Store
+from docflow.store import Store
 from docflow.transports.base import Transport
+
+if TYPE_CHECKING:
+    from docflow.services.work import Handoff
 
 ROUTE_CACHE_SIZE = 65_536
 
@@ -27,11 +34,18 @@ ROUTE_CACHE_SIZE = 65_536
 class Settings:
     """Tunables of the engine."""
 
-    retry_budget: int = 5  # send attempts before a delivery is dead
+    retry_budget: int = 5  # attempts the transport may refuse before a message may be given up
     retry_delay: float = 60.0  # seconds before a failed send is tried again (doubled per attempt, capped)
     retry_delay_cap: float = 3600.0
+    give_up_after: float = WORKING_DAY  # seconds since queued before a message may be given up
+    keep_sent: float = 0.0  # seconds a sent outbox row is kept (0: deleted once the transport took it)
     batch: int = 200  # messages taken from a queue or an outbox in one unit of work
     strict: bool = False  # semantic warnings count as errors at the final recipient
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The back-off and give-up rules these settings describe."""
+        return RetryPolicy(self.retry_budget, self.retry_delay, self.retry_delay_cap, self.give_up_after)
 
 
 @dataclass(slots=True)
@@ -44,8 +58,8 @@ class Context:
     policy: RoutingPolicy = RoutingPolicy.HIERARCHICAL
     clock: Clock = field(default_factory=WallClock)
     settings: Settings = field(default_factory=Settings)
-    #: Called with the outbox rows an operation committed, so an in-process network sends them at once.
-    on_queued: Callable[[list[OutboxMessage]], None] | None = field(default=None, repr=False)
+    bus: EventBus = field(default_factory=EventBus, repr=False)
+    handoff: Handoff = field(default_factory=lambda: _handoff(), repr=False)
     _planned: Callable[[str, str], Route] = field(init=False, repr=False)
     _orgs: dict[str, Organization] = field(default_factory=dict, repr=False)
 
@@ -59,6 +73,11 @@ class Context:
 
     def _plan(self, sender: str, recipient: str) -> Route:
         return plan_route(self.registry, organ_id(sender), organ_id(recipient), self.policy)
+
+    def knows(self, code: OrganId | str) -> bool:
+        """True for an agency of the registry, a provincial hub or the national axis."""
+        oid = organ_id(code)
+        return oid in self.registry or oid.is_hub or oid == NATIONAL_AXIS
 
     def organization(self, code: OrganId | str) -> Organization:
         """The message header of an agency; hubs and the axis get a descriptive name."""
@@ -77,7 +96,12 @@ class Context:
             self._orgs[key] = found
         return found
 
-    def retry_delay(self, attempts: int) -> float:
-        """Back-off before the next attempt after ``attempts`` failed ones."""
-        delay = self.settings.retry_delay * (2 ** max(attempts - 1, 0))
-        return min(delay, self.settings.retry_delay_cap)
+    @property
+    def retry(self) -> RetryPolicy:
+        return self.settings.retry
+
+
+def _handoff() -> Handoff:
+    from docflow.services.work import Handoff
+
+    return Handoff()

@@ -1,10 +1,12 @@
 """``Network`` and ``Node``: the service layer's face for embedding docflow.
 
 A ``Network`` runs many nodes over one store and one transport (in one process: tests, the simulator, a
-provincial hub serving its agencies); a ``Node`` is one agency's handle.  ``step()`` relays every outbox
-with work and drains every queue with work once; ``run_until_idle()`` repeats until nothing moves.
-Which nodes have work is tracked as messages move, so a round costs what moved, not the size of the
-country.  ``recover()`` rebuilds that knowledge after a restart from the store and the transport.
+provincial hub serving its agencies); a ``Node`` is one agency's handle.  ``step()`` sends what operations
+queued, relays every outbox with work and drains every queue with work once; ``run_until_idle()`` repeats
+until nothing moves.  Which nodes have work is tracked as messages move, so a round costs what moved, not
+the size of the country.  A transport that is unavailable does not stop the network: the round backs off,
+says so in its ``Activity`` and tries again later.  ``recover()`` rebuilds what the network knows after a
+restart from the store and the transport; ``retry_dead()`` revives given-up messages.
 Must not import a concrete transport, lxml or sqlalchemy.
 """
 
@@ -12,42 +14,56 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from docflow.domain.envelope import Business, BusinessDocType, Code, DocumentType, Envelope, Priority
+from docflow.domain.events import DomainEvent, from_record, record
 from docflow.domain.ids import OrganId, organ_id
-from docflow.errors import DocflowError
+from docflow.errors import DocflowError, TransportUnavailableError
 from docflow.services.context import Context
+from docflow.services.drain import claim, drain
 from docflow.services.operations import act, amend, answer, draft, recall, send
-from docflow.services.receiver import Intake, Pending, apply_safely, flush, process_inbox
-from docflow.services.relay import Failure, Push, dispatch, lease, relay, settle
-from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Repository, Store
+from docflow.services.receiver import Intake
+from docflow.services.relay import Failure, Push, dispatch, purge, relay, revive, settle
+from docflow.services.work import Work, lease, unit
+from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Store
 
 
 @dataclass(frozen=True, slots=True)
 class TraceStep:
-    """One recorded step of a document's journey."""
+    """One recorded step of a document's journey: the typed event and its audit-row fields."""
 
     at: datetime
     node: str
-    kind: str  # sent, forwarded, arrived, status, accept, recall, quarantined, dead, ...
+    kind: str
     recipient: str = ""
     status: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    event: DomainEvent | None = None
 
     def __str__(self) -> str:
+        if self.event is not None:
+            return str(self.event)
         status = f" {self.status}" if self.status else ""
         target = f" → {self.recipient}" if self.recipient else ""
         return f"{self.at:%Y/%m/%d %H:%M:%S}  {self.node:<14} {self.kind}{status}{target}"
 
 
-def trace_of(store: Store, document_id: str) -> list[TraceStep]:
-    """The recorded steps of ``document_id`` in a store, by time (appending order breaks ties)."""
-    with store.snapshot() as repo:
-        events = repo.events_for(document_id)
-    steps = [TraceStep(e.at, e.node, e.kind, e.recipient, e.status, dict(e.detail)) for e in events]
+def journey(events: Iterable[DomainEvent]) -> list[TraceStep]:
+    """Trace steps of typed events, by time (appending order breaks ties)."""
+    steps = []
+    for event in events:
+        kind, party, status, detail = record(event)
+        steps.append(TraceStep(event.at, event.node, kind, party, status, detail, event))
     return sorted(steps, key=lambda step: step.at)
+
+
+def trace_of(store: Store, document_id: str) -> list[TraceStep]:
+    """The recorded steps of ``document_id`` in a store, read back as typed events, by time."""
+    with store.snapshot() as repo:
+        rows = repo.events.of_document(document_id)
+    return journey(from_record(e.node, e.at, e.kind, e.document_id, e.recipient, e.status, e.detail) for e in rows)
 
 
 @dataclass(slots=True)
@@ -58,11 +74,20 @@ class Activity:
     sent: int = 0
     send_failures: int = 0
     dead: int = 0
+    unavailable: int = 0  # transport calls that found the transport down (the network backed off)
     intake: Intake = field(default_factory=Intake)
 
     @property
     def moved(self) -> int:
         return self.sent + self.intake.received + self.send_failures
+
+    def add(self, other: Activity) -> None:
+        self.rounds += other.rounds
+        self.sent += other.sent
+        self.send_failures += other.send_failures
+        self.dead += other.dead
+        self.unavailable += other.unavailable
+        self.intake.add(other.intake)
 
 
 class Network:
@@ -72,10 +97,8 @@ class Network:
         self.ctx = ctx
         self._outbox: set[str] = set()  # nodes whose outbox may hold due rows (woken retries, recovery)
         self._inbox: set[str] = set()  # nodes whose queue may hold messages
-        self._ready: list[OutboxMessage] = []  # rows operations just committed: sent at the next step
-        self._sent: list[OutboxMessage] = []  # handed to the transport, not yet recorded as sent
+        self._sent: list[OutboxMessage] = []  # handed to the transport, not yet recorded
         self._failed: list[Failure] = []  # refused by the transport, not yet recorded
-        ctx.on_queued = self._ready.extend
 
     def node(self, code: OrganId | str) -> Node:
         """The handle of one agency (it must be in the registry)."""
@@ -88,54 +111,37 @@ class Network:
         """One round: send what operations queued, relay every outbox with due rows, drain every queue once.
 
         A round costs a few commits however many nodes moved: one to claim woken outboxes, one to apply
-        everything that arrived (a savepoint per node).  What was handed to the transport is recorded as sent
-        at the start of the next unit of work (or by ``settle``) — until then a crash only means the rows are
-        sent again, which the receivers' inboxes absorb.
+        everything that arrived (a savepoint per node).  What was handed to the transport is recorded at the
+        start of the next unit of work (or by ``settle``) — until then a crash only means the rows are sent
+        again, which the receivers' inboxes absorb.
         """
         ctx = self.ctx
         activity = Activity(rounds=1)
-        ready, self._ready[:] = list(self._ready), []
-        for node, queued in _by_node(ready).items():  # not claimed in the store: count the attempt here
+        for node, queued in _by_node(ctx.handoff.take()).items():  # not claimed in the store: count the attempt
             self._dispatch(node, [replace(row, attempts=row.attempts + 1) for row in queued], activity)
         if self._outbox:
             claimed_rows: dict[str, list[OutboxMessage]] = {}
-            with ctx.store.unit_of_work() as repo:
-                self._settle(repo, activity)  # first, so what was just sent is not claimed again
-                now = ctx.clock.now()
+            with unit(ctx) as work:
+                self._record(work, activity)  # first, so what was just sent is not claimed again
                 for node in sorted(self._outbox):
-                    claimed = repo.claim_outbox(node, limit=ctx.settings.batch, now=now, lease=lease(ctx))
-                    if claimed:
-                        claimed_rows[node] = claimed
+                    rows = work.repo.outbox.claim(node, limit=ctx.settings.batch, now=work.now, lease=lease(ctx))
+                    if rows:
+                        claimed_rows[node] = rows
             # An outbox that gave less than a full batch is drained: forget it until it has work again.
-            self._outbox = {node for node, claimed in claimed_rows.items() if len(claimed) >= ctx.settings.batch}
-            for node, claimed in claimed_rows.items():
-                self._dispatch(node, claimed, activity)
+            self._outbox = {node for node, rows in claimed_rows.items() if len(rows) >= ctx.settings.batch}
+            for node, rows in claimed_rows.items():
+                self._dispatch(node, rows, activity)
         if self._inbox:
-            claims = {}
-            for node in sorted(self._inbox):
-                deliveries = ctx.transport.receive(node, limit=ctx.settings.batch)
-                if deliveries:
-                    claims[node] = deliveries
-            # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
-            # coming back): keep watching it while the transport says anything is pending there.
-            self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
-            pending = Pending()
-            rows: list[OutboxMessage] = []
             try:
-                if claims:
-                    with ctx.store.unit_of_work() as repo:
-                        self._settle(repo, activity)
-                        for node, deliveries in claims.items():
-                            activity.intake.add(apply_safely(ctx, repo, node, deliveries, pending))
-                        rows = flush(ctx, repo, pending)
-            except BaseException:
-                for deliveries in claims.values():
-                    for delivery in deliveries:
-                        ctx.transport.nack(delivery)
-                raise
-            for deliveries in claims.values():
-                for delivery in deliveries:
-                    ctx.transport.ack(delivery)
+                claims = claim(ctx, sorted(self._inbox))
+                # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
+                # coming back): keep watching it while the transport says anything is pending there.
+                self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
+                intake, rows = drain(ctx, claims, first=lambda work: self._record(work, activity))
+            except TransportUnavailableError:
+                activity.unavailable += 1
+                return activity
+            activity.intake.add(intake)
             for node, node_rows in _by_node(rows).items():  # forwarded messages and statuses go out at once
                 self._dispatch(node, node_rows, activity)
         return activity
@@ -144,8 +150,8 @@ class Network:
         """Record what was handed to the transport (sent, failed, given up) in one unit of work."""
         activity = Activity()
         if self._sent or self._failed:
-            with self.ctx.store.unit_of_work() as repo:
-                self._settle(repo, activity)
+            with unit(self.ctx) as work:
+                self._record(work, activity)
         return activity
 
     def _dispatch(self, node: str, rows: list[OutboxMessage], activity: Activity) -> None:
@@ -154,27 +160,34 @@ class Network:
         self._failed.extend(failures)
         activity.sent += len(done)
         activity.send_failures += len(failures)
+        activity.unavailable += sum(isinstance(exc, TransportUnavailableError) for _, exc in failures)
         self._inbox.update(row.recipient for row in done)
 
-    def _settle(self, repo: Repository, activity: Activity) -> None:
+    def _record(self, work: Work, activity: Activity) -> None:
         if not (self._sent or self._failed):
             return
         push = Push()
-        settle(self.ctx, repo, self._sent, self._failed, push)
+        settle(work, self._sent, self._failed, push)
         if push.dead:  # a hop that gave up may have queued a 02 for the sender
             self._outbox.update(row.node for row, _ in self._failed)
         self._sent, self._failed = [], []
         activity.dead += push.dead
 
     def wake(self) -> None:
-        """Find outboxes whose waiting messages (retries, lapsed leases) are due by now."""
+        """Find outboxes whose waiting messages (retries, lapsed leases) are due by now; drop sent rows kept
+        past their retention."""
+        keep = self.ctx.settings.keep_sent
+        now = self.ctx.clock.now()
+        if keep > 0:
+            with self.ctx.store.unit_of_work() as repo:
+                repo.outbox.prune(now - timedelta(seconds=keep))
         with self.ctx.store.snapshot() as repo:
-            self._outbox.update(repo.nodes_with_due_outbox(self.ctx.clock.now()))
+            self._outbox.update(repo.outbox.nodes_due(now))
 
     def next_due(self) -> datetime | None:
         """When the next waiting outbox message falls due (for a driver that moves virtual time)."""
         with self.ctx.store.snapshot() as repo:
-            return repo.next_outbox_due()
+            return repo.outbox.next_due()
 
     def notify(self, nodes: Iterable[str]) -> None:
         """Messages for ``nodes`` have become visible on the transport: drain their queues at the next step."""
@@ -186,7 +199,9 @@ class Network:
         ``wake`` first looks in the store for retries and lapsed leases that fell due while the clock moved
         (a driver that knows nothing fell due may skip that query).  ``settle`` records the last sends before
         returning; a driver that calls again soon may leave successful sends to be recorded by its next unit
-        of work (failures are always recorded at once, so retries are scheduled)."""
+        of work (failures are always recorded at once, so retries are scheduled).  A transport that is down is
+        not an error here: the round stops, ``Activity.unavailable`` says so and the work waits in the store
+        and the queues for the next call."""
         total = Activity()
         if wake:
             self.wake()
@@ -194,12 +209,10 @@ class Network:
             activity = self.step()
             if activity.moved == 0 and activity.dead == 0 and (settle or self._failed):
                 activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
-            total.rounds += 1
-            total.sent += activity.sent
-            total.send_failures += activity.send_failures
-            total.dead += activity.dead
-            total.intake.add(activity.intake)
-            if activity.moved == 0 and activity.dead == 0:
+            total.add(activity)
+            if (activity.moved == 0 and activity.dead == 0) or (activity.unavailable and activity.sent == 0):
+                if activity.unavailable:
+                    self.settle()
                 return total
         raise DocflowError(f"network still busy after {max_rounds} rounds")
 
@@ -207,10 +220,27 @@ class Network:
         """After a restart: find the outboxes with unsent rows and the queues with messages."""
         candidates = list(nodes) if nodes is not None else [str(a.code) for a in self.ctx.registry]
         with self.ctx.store.snapshot() as repo:
-            self._outbox.update(repo.nodes_with_due_outbox(self.ctx.clock.now()))
-        for node in candidates:
-            if self.ctx.transport.pending(node):
-                self._inbox.add(node)
+            self._outbox.update(repo.outbox.nodes_due(self.ctx.clock.now()))
+        try:
+            self._inbox.update(node for node in candidates if self.ctx.transport.pending(node))
+        except TransportUnavailableError:
+            self._inbox.update(candidates)
+
+    def retry_dead(self, *, node: str | None = None, document: str | None = None) -> int:
+        """Queue given-up messages again with fresh budgets (of ``node``, about ``document``); returns how many."""
+        count = revive(self.ctx, node=node, document=document)
+        if count:
+            self.wake()
+        return count
+
+    def purge_dead(self, *, node: str | None = None, document: str | None = None) -> int:
+        """Delete given-up messages for good; returns how many."""
+        return purge(self.ctx, node=node, document=document)
+
+    def dead(self, *, node: str | None = None, document: str | None = None) -> list[OutboxMessage]:
+        """The given-up messages, oldest first."""
+        with self.ctx.store.snapshot() as repo:
+            return repo.outbox.dead(node, document)
 
     def trace(self, document_id: str) -> list[TraceStep]:
         """Every recorded step of ``document_id`` at every node, in the order they happened."""
@@ -218,26 +248,30 @@ class Network:
 
     def quarantine(self, node: str | None = None) -> list[QuarantineEntry]:
         with self.ctx.store.snapshot() as repo:
-            return repo.list_quarantine(node)
+            return repo.quarantine.list(node)
 
 
 def serve_once(ctx: Context, node: str) -> Activity:
     """One pass of a single node's worker (a process that serves one agency over a shared transport and
-    store): apply what its queue holds and send what that produced, then relay its outbox."""
-    intake, rows = process_inbox(ctx, node)
-    sent, failed = dispatch(ctx, node, rows)
+    store): send what its operations queued, apply what its queue holds and send what that produced, then
+    relay its outbox."""
+    activity = Activity(rounds=1)
+    queued = [replace(row, attempts=row.attempts + 1) for row in ctx.handoff.take() if row.node == node]
+    try:
+        intake, rows = drain(ctx, claim(ctx, [node]))
+    except TransportUnavailableError:
+        activity.unavailable += 1
+        intake, rows = Intake(), []
+    activity.intake = intake
     push = Push()
+    sent, failed = dispatch(ctx, node, queued + rows)
     if sent or failed:
-        with ctx.store.unit_of_work() as repo:
-            settle(ctx, repo, sent, failed, push)
-    relayed = relay(ctx, node)
-    return Activity(
-        rounds=1,
-        sent=push.sent + relayed.sent,
-        send_failures=push.failed + relayed.failed,
-        dead=push.dead + relayed.dead,
-        intake=intake,
-    )
+        with unit(ctx) as work:
+            settle(work, sent, failed, push)
+    push.add(relay(ctx, node))
+    activity.sent, activity.send_failures, activity.dead = push.sent, push.failed, push.dead
+    activity.unavailable += push.outages
+    return activity
 
 
 def _by_node(rows: list[OutboxMessage]) -> dict[str, list[OutboxMessage]]:
@@ -292,12 +326,10 @@ class Node:
     def send(self, envelope: Envelope | None = None, /, **draft_args: Any) -> str:
         """Send an envelope (or draft one from keyword arguments); returns the DocumentId."""
         document = envelope if envelope is not None else self.draft(**draft_args)
-        document_id = send(self.ctx, self.code, document)
-        return document_id
+        return send(self.ctx, self.code, document)
 
     def _act(self, document_id: str, action: str, description: str = "") -> str:
-        state = act(self.ctx, self.code, document_id, action, description=description)
-        return state
+        return act(self.ctx, self.code, document_id, action, description=description)
 
     def accept(self, document_id: str) -> str:
         return self._act(document_id, "accept")
@@ -316,36 +348,31 @@ class Node:
 
     def recall(self, document_id: str, reason: str, recipients: Sequence[str] | None = None) -> int:
         """Recall (revoke) a sent document: status 13 to its recipients."""
-        count = recall(self.ctx, self.code, document_id, reason=reason, recipients=recipients)
-        return count
+        return recall(self.ctx, self.code, document_id, reason=reason, recipients=recipients)
 
     def update(self, document_id: str, envelope: Envelope, reason: str) -> str:
-        result = amend(self.ctx, self.code, document_id, BusinessDocType.UPDATE, envelope, reason=reason)
-        return result
+        return amend(self.ctx, self.code, document_id, BusinessDocType.UPDATE, envelope, reason=reason)
 
     def replace(self, document_id: str, envelope: Envelope, reason: str) -> str:
-        result = amend(self.ctx, self.code, document_id, BusinessDocType.REPLACE, envelope, reason=reason)
-        return result
+        return amend(self.ctx, self.code, document_id, BusinessDocType.REPLACE, envelope, reason=reason)
 
     def agree(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
-        state = answer(self.ctx, self.code, document_id, kind, agree=True, reason=reason)
-        return state
+        return answer(self.ctx, self.code, document_id, kind, agree=True, reason=reason)
 
     def refuse(self, document_id: str, kind: BusinessDocType = BusinessDocType.REVOKE, reason: str = "") -> str:
-        state = answer(self.ctx, self.code, document_id, kind, agree=False, reason=reason)
-        return state
+        return answer(self.ctx, self.code, document_id, kind, agree=False, reason=reason)
 
     def inbox(self, state: str | None = None) -> list[Inbound]:
         """Documents received here (optionally only those in ``state``)."""
         with self.ctx.store.snapshot() as repo:
-            rows = repo.inbound_for(self.code)
+            rows = repo.inbound.of_node(self.code)
         return [r for r in rows if state is None or r.state == state]
 
     def deliveries(self, document_id: str) -> list[Delivery]:
         """This node's tracking of each recipient of a document it sent."""
         with self.ctx.store.snapshot() as repo:
-            return repo.deliveries_for(self.code, document_id)
+            return repo.deliveries.for_document(self.code, document_id)
 
     def amendments(self, document_id: str) -> list[Amendment]:
         with self.ctx.store.snapshot() as repo:
-            return repo.amendments_for(self.code, document_id)
+            return repo.amendments.for_document(self.code, document_id)

@@ -1,18 +1,18 @@
 """What a person at a node does: send a document; accept, reject, assign, start, complete one received;
 recall, update or replace one sent; agree to or refuse a recall / update / replacement.
 
-Each operation is one unit of work: the lifecycle decides first (an illegal move raises
-``IllegalTransitionError`` and nothing is written), then the state change, its audit events and the
-status message to the other side are stored together; the relay sends them later.
+Each operation is one unit of work (``docflow.services.work.unit``): the lifecycle decides first (an
+illegal clerk action raises ``IllegalTransitionError`` and nothing is written), then the state change
+(through ``NodeWork.move``), its events and the status message to the other side are stored together; the
+relay sends them later.
 Must not import a concrete transport, lxml or sqlalchemy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 
 from docflow.domain.envelope import (
     Attachment,
@@ -27,40 +27,20 @@ from docflow.domain.envelope import (
     Reference,
     TraceHeader,
 )
+from docflow.domain.events import BY_AMENDMENT, BY_CLERK, AmendmentRequested, DocumentSent
 from docflow.domain.ids import OrganId, organ_id
-from docflow.domain.lifecycle import AMENDMENT, INBOUND, AmendmentState, DeliveryState, InboundState, amendment_effect
+from docflow.domain.lifecycle import AMENDMENT, CLERK_ACTIONS, DELIVERY, INBOUND, AmendmentState, amendment_effect
 from docflow.domain.status import StatusCode
-from docflow.errors import RegistryError
+from docflow.errors import RegistryError, ValidationError, Violation
 from docflow.services.context import Context
-from docflow.services.outgoing import document_routing, event, outbox_row, status_row
-from docflow.store import Amendment, Delivery, Document, OutboxMessage, Repository
+from docflow.services.outgoing import document_routing, outbox_row, status_row
+from docflow.services.wire import MAX_DOCUMENT_ID
+from docflow.services.work import NodeWork, unit
+from docflow.store import Amendment, Delivery, Document, Repository
 from docflow.xml import write_envelope
 
-#: clerk action -> (INBOUND event, status code sent back)
-ACTIONS: dict[str, tuple[str, StatusCode]] = {
-    "accept": ("accept", StatusCode.ACCEPTED),
-    "reject": ("reject", StatusCode.REJECTED),
-    "assign": ("assign", StatusCode.ASSIGNED),
-    "start": ("process", StatusCode.PROCESSING),
-    "complete": ("complete", StatusCode.COMPLETED),
-}
-
-
-@contextmanager
-def _unit_of_work(ctx: Context) -> Iterator[tuple[Repository, list[OutboxMessage]]]:
-    """A unit of work whose enqueued rows are handed to ``ctx.on_queued`` once committed (the network sends
-    them at its next step without claiming them again; if it never does, any relay finds them due)."""
-    queued: list[OutboxMessage] = []
-    with ctx.store.unit_of_work() as repo:
-        yield repo, queued
-    if queued and ctx.on_queued is not None:
-        ctx.on_queued(queued)
-
-
-def _enqueue(repo: Repository, queued: list[OutboxMessage], rows: Iterable[OutboxMessage]) -> None:
-    batch = list(rows)
-    repo.enqueue(batch)
-    queued.extend(batch)
+#: clerk action -> (INBOUND event, status code sent back): the domain's table, named here for callers.
+ACTIONS = CLERK_ACTIONS
 
 
 def draft(
@@ -108,60 +88,57 @@ def draft(
 
 
 def send(ctx: Context, node: str, envelope: Envelope) -> str:
-    """Store ``envelope`` and queue one delivery per recipient; return its DocumentId."""
+    """Store ``envelope`` once and queue one delivery per recipient (the outbox rows name the stored
+    document instead of copying it); return its DocumentId."""
     if str(envelope.sender.organ_id) != node:
         raise RegistryError(f"{node} cannot send a document whose From is {envelope.sender.organ_id}")
-    now = ctx.clock.now()
-    body = write_envelope(envelope)
     document_id = envelope.document_id
+    if len(document_id) > MAX_DOCUMENT_ID:
+        message = f"DocumentId is {len(document_id)} characters long, more than the {MAX_DOCUMENT_ID} docflow stores"
+        path = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentId"
+        raise ValidationError(message, violations=[Violation(message, path=path, rule="document-id-length")])
+    body = write_envelope(envelope)
     business = int(envelope.business.doc_type)
     recipients = [str(r.organ_id) for r in envelope.recipients]
-    with _unit_of_work(ctx) as (repo, queued):
-        repo.add_document(Document(node, document_id, node, body, now, business, envelope.subject[:500]))
-        repo.add_deliveries(
-            Delivery(node, document_id, r, DeliveryState.QUEUED, now, route=ctx.route(node, r).encode())
-            for r in recipients
+    with unit(ctx) as work:
+        here = work.at(node)
+        repo, now = work.repo, work.now
+        stored = repo.documents.add(Document(node, document_id, node, body, now, business, envelope.subject[:500]))
+        repo.deliveries.add(
+            Delivery(node, document_id, r, DELIVERY.initial, now, route=ctx.route(node, r).encode()) for r in recipients
         )
         rounds: dict[str, int] = {}
         if business != BusinessDocType.NEW:
             original = envelope.business.document_id
-            rounds = _request_amendments(
-                repo, node, original, recipients, business, now, document_id, envelope.business.reason
+            rounds = _request_amendments(here, original, recipients, business, document_id, envelope.business.reason)
+        here.enqueue(
+            outbox_row(
+                ctx,
+                node,
+                document_routing(ctx, node, r, document_id, business, rounds.get(r, 0)),
+                body,
+                now,
+                document_row=stored,
             )
-        _enqueue(
-            repo,
-            queued,
-            [
-                outbox_row(
-                    ctx, node, document_routing(ctx, node, r, document_id, business, rounds.get(r, 0)), body, now
-                )
-                for r in recipients
-            ],
-        )
-        repo.append_events(
-            event(node, now, "sent", document_id=document_id, recipient=r, detail={"business": business})
             for r in recipients
         )
+        for r in recipients:
+            here.record(DocumentSent(node, now, document_id, r, business))
     return document_id
 
 
 def _request_amendments(
-    repo: Repository,
-    node: str,
-    original: str,
-    recipients: Iterable[str],
-    business: int,
-    now: datetime,
-    amending: str,
-    reason: str,
+    here: NodeWork, original: str, recipients: Iterable[str], business: int, amending: str, reason: str
 ) -> dict[str, int]:
     """A new request round per recipient (a renewed request is a new amendment record); returns the rounds."""
     rounds: dict[str, int] = {}
+    repo, node, now = here.repo, here.node, here.now
     for recipient in recipients:
-        round = repo.next_amendment_round(node, original, recipient, business)
-        repo.add_amendment(
-            Amendment(node, original, recipient, business, AmendmentState.REQUESTED, now, amending, reason, round)
+        round = repo.amendments.next_round(node, original, recipient, business)
+        repo.amendments.add(
+            Amendment(node, original, recipient, business, AMENDMENT.initial, now, amending, reason, round)
         )
+        here.record(AmendmentRequested(node, now, original, recipient, business, round, reason[:500], amending))
         rounds[recipient] = round
     return rounds
 
@@ -172,32 +149,18 @@ def act(ctx: Context, node: str, document_id: str, action: str, *, description: 
         event_name, code = ACTIONS[action]
     except KeyError:
         raise RegistryError(f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}") from None
-    now = ctx.clock.now()
-    with _unit_of_work(ctx) as (repo, queued):
-        inbound = repo.get_inbound(node, document_id, business)
+    with unit(ctx) as work:
+        here = work.at(node)
+        inbound = work.repo.inbound.get(node, document_id, business)
         if inbound is None:
             raise RegistryError(f"{node} has received no document {document_id}")
-        old = InboundState(inbound.state)
-        new = INBOUND.fire(old, event_name, document=document_id)
+        INBOUND.fire(INBOUND.states(inbound.state), event_name, document=document_id)  # illegal: raise, write nothing
+        moved = here.move(INBOUND, inbound, event_name, by=BY_CLERK, status=code.value, description=description)
+        assert moved is not None
+        old, new = moved
         if new is old:
             return new.value
-        repo.set_inbound_state(node, document_id, old=old, new=new, now=now, business_type=business)
-        repo.append_events(
-            [
-                event(
-                    node,
-                    now,
-                    action,
-                    document_id=document_id,
-                    recipient=node,
-                    status=code.value,
-                    detail={"state": new.value, "description": description[:500]},
-                )
-            ]
-        )
-        _enqueue(
-            repo,
-            queued,
+        here.enqueue(
             [
                 status_row(
                     ctx,
@@ -206,43 +169,35 @@ def act(ctx: Context, node: str, document_id: str, action: str, *, description: 
                     original_sender=inbound.sender,
                     to=inbound.sender,
                     code=code,
-                    now=now,
+                    now=work.now,
                     description=description,
                     business=business,
                 )
-            ],
+            ]
         )
     return new.value
 
 
 def recall(ctx: Context, node: str, document_id: str, *, reason: str, recipients: Sequence[str] | None = None) -> int:
     """Ask the recipients of a sent document to withdraw it (status 13); returns how many were asked."""
-    now = ctx.clock.now()
     business = int(BusinessDocType.REVOKE)
-    with _unit_of_work(ctx) as (repo, queued):
-        targets = _recipients_of(repo, node, document_id, recipients)
-        rounds = _request_amendments(repo, node, document_id, targets, business, now, "", reason)
-        _enqueue(
-            repo,
-            queued,
-            [
-                status_row(
-                    ctx,
-                    node,
-                    about=document_id,
-                    original_sender=node,
-                    to=r,
-                    code=StatusCode.RECALLED,
-                    now=now,
-                    description=reason,
-                    business=business,
-                    round=rounds[r],
-                )
-                for r in targets
-            ],
-        )
-        repo.append_events(
-            event(node, now, "recall", document_id=document_id, recipient=r, status="13", detail={"reason": reason})
+    with unit(ctx) as work:
+        here = work.at(node)
+        targets = _recipients_of(work.repo, node, document_id, recipients)
+        rounds = _request_amendments(here, document_id, targets, business, "", reason)
+        here.enqueue(
+            status_row(
+                ctx,
+                node,
+                about=document_id,
+                original_sender=node,
+                to=r,
+                code=StatusCode.RECALLED,
+                now=work.now,
+                description=reason,
+                business=business,
+                round=rounds[r],
+            )
             for r in targets
         )
     return len(targets)
@@ -265,40 +220,23 @@ def amend(ctx: Context, node: str, document_id: str, kind: BusinessDocType, enve
 def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, agree: bool, reason: str = "") -> str:
     """Agree (15) or refuse (16) a recall / update / replacement of ``document_id``; returns the new state."""
     business = int(kind)
-    now = ctx.clock.now()
-    with _unit_of_work(ctx) as (repo, queued):
-        amendment = repo.get_amendment(node, document_id, node, business)
+    event_name, code = ("agree", StatusCode.AGREED) if agree else ("refuse", StatusCode.REFUSED)
+    with unit(ctx) as work:
+        here = work.at(node)
+        amendment = work.repo.amendments.get(node, document_id, node, business)
         if amendment is None:
             raise RegistryError(f"{node} has no {kind.name.lower()} request for {document_id}")
-        old = AmendmentState(amendment.state)
-        new = AMENDMENT.fire(old, "agree" if agree else "refuse", document=document_id)
-        original = repo.get_inbound(node, document_id, 0)
+        AMENDMENT.fire(AMENDMENT.states(amendment.state), event_name, document=document_id)  # illegal: raise
+        moved = here.move(AMENDMENT, amendment, event_name, by=BY_CLERK, status=code.value, description=reason)
+        assert moved is not None
+        old, new = moved
         if new is old:
             return new.value
+        original = work.repo.inbound.get(node, document_id, 0)
         if new is AmendmentState.AGREED and original is not None:
-            before = InboundState(original.state)
-            after = INBOUND.fire(before, amendment_effect(kind), document=document_id)
-            if after is not before:
-                repo.set_inbound_state(node, document_id, old=before, new=after, now=now)
-        repo.set_amendment_state(node, document_id, node, business, old=old, new=new, now=now, round=amendment.round)
+            here.move(INBOUND, original, amendment_effect(kind), by=BY_AMENDMENT, status=code.value)
         sender = original.sender if original is not None else _sender_of(document_id)
-        code = StatusCode.AGREED if agree else StatusCode.REFUSED
-        repo.append_events(
-            [
-                event(
-                    node,
-                    now,
-                    "agree" if agree else "refuse",
-                    document_id=document_id,
-                    recipient=node,
-                    status=code.value,
-                    detail={"business": business, "reason": reason[:500]},
-                )
-            ]
-        )
-        _enqueue(
-            repo,
-            queued,
+        here.enqueue(
             [
                 status_row(
                     ctx,
@@ -307,12 +245,12 @@ def answer(ctx: Context, node: str, document_id: str, kind: BusinessDocType, *, 
                     original_sender=sender,
                     to=sender,
                     code=code,
-                    now=now,
+                    now=work.now,
                     description=reason,
                     business=business,
                     round=amendment.round,
                 )
-            ],
+            ]
         )
     return new.value
 
@@ -323,7 +261,7 @@ def _sender_of(document_id: str) -> str:
 
 
 def _recipients_of(repo: Repository, node: str, document_id: str, only: Sequence[str] | None) -> list[str]:
-    known = [d.recipient for d in repo.deliveries_for(node, document_id)]
+    known = [d.recipient for d in repo.deliveries.for_document(node, document_id)]
     if not known:
         raise RegistryError(f"{node} has sent no document {document_id}")
     if only is None:

@@ -1,4 +1,4 @@
-"""Turning decisions into rows: outbox messages for documents and status messages, and audit events.
+"""Turning decisions into outbox rows: documents (one hop further along their route) and status messages.
 
 Nothing here talks to the transport: a node only *enqueues* (in the same unit of work as its state
 change); the relay sends later.  That is what makes a crash between "persisted" and "sent" harmless.
@@ -8,9 +8,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from docflow.domain.envelope import ResponseFor
 from docflow.domain.ids import DocumentId, OrganId, organ_id
@@ -19,12 +17,15 @@ from docflow.domain.status import StatusCode, StatusMessage
 from docflow.errors import IdentifierError
 from docflow.services.context import Context
 from docflow.services.wire import EDOC, STATUS_KIND, Routing
-from docflow.store import Event, OutboxMessage
+from docflow.store import OutboxMessage
 from docflow.xml import write_status
 
 
-def outbox_row(ctx: Context, node: str, routing: Routing, body: bytes, now: datetime) -> OutboxMessage:
-    """The outbox row that moves ``body`` one hop further along ``routing.route`` from ``node``."""
+def outbox_row(
+    ctx: Context, node: str, routing: Routing, body: bytes, now: datetime, *, document_row: int | None = None
+) -> OutboxMessage:
+    """The outbox row that moves ``body`` one hop further along ``routing.route`` from ``node`` (a document
+    stored at ``node`` is named by its ``document_row`` instead of copying ``body``)."""
     next_hop = route_of(routing.route).next_hop(organ_id(node))
     if next_hop is None:
         raise IdentifierError(f"{node} is the destination of {routing.key}: nothing to forward")
@@ -33,9 +34,10 @@ def outbox_row(ctx: Context, node: str, routing: Routing, body: bytes, now: date
         message_id=routing.message_id(node),
         recipient=str(next_hop),
         kind=routing.kind,
-        body=body,
+        body=body,  # kept in memory for an in-process send; the store keeps only ``document_row``
         created_at=now,
         headers=routing.headers(),
+        document_row=document_row,
     )
 
 
@@ -91,17 +93,3 @@ def status_row(
     route = ctx.route(node, to)
     routing = Routing(STATUS_KIND, node, to, route.encode(), about, business, code.value, regarding, round)
     return outbox_row(ctx, node, routing, write_status(message), now)
-
-
-def event(
-    node: str,
-    now: datetime,
-    kind: str,
-    *,
-    document_id: str = "",
-    recipient: str = "",
-    status: str = "",
-    detail: Mapping[str, Any] | None = None,
-) -> Event:
-    """An audit event row."""
-    return Event(node, now, kind, document_id, recipient, status, dict(detail or {}))

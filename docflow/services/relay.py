@@ -1,28 +1,32 @@
-"""The outbox relay: push what a node has enqueued to the transport, then record that it left.
+"""The outbox relay: hand queued rows to the transport, then record what happened to them.
 
-Claiming, sending and marking are three steps on purpose: the claim is a lease committed before any
-network I/O, the sends happen outside any database transaction, and the marks are committed after.
-A crash after a send but before its mark sends the message again later — the receiver's inbox absorbs
-the repeat — so nothing is ever lost and nothing is applied twice.
+Claiming, sending and recording are three steps on purpose: the claim is a lease committed before any network
+I/O, the sends happen outside any database transaction, and the records are committed after.  A crash after a
+send but before its record sends the message again later — the receiver's inbox absorbs the repeat — so
+nothing is ever lost and nothing is applied twice.
 
-A failed send is retried with back-off; at the origin node each failure moves the delivery through the
-DELIVERY lifecycle (``retrying``, then ``dead`` once the retry budget is spent).  ``sent_at`` marks when a
-row left the outbox, sent or given up; the event log tells which.
+A row the transport took is deleted (or kept for ``Settings.keep_sent``).  A failed send waits and is tried
+again (``docflow.domain.retry.RetryPolicy``): a transport that is *unavailable* pauses the row without spending
+an attempt; a refusal spends one; the row is given up only when both the attempts and the time budget are
+spent, and an operator can revive it (``revive``).  At the origin each failure moves the delivery through
+DELIVERY (``retrying``, ``dead``), and a forwarding hop that gives up tells the sender with a 02.
 Must not import a concrete transport, lxml or sqlalchemy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from docflow.domain.events import BY_OPERATOR, BY_RELAY, GaveUp, Revived, SendFailed
 from docflow.domain.lifecycle import DELIVERY, DeliveryState
 from docflow.domain.status import StatusCode
-from docflow.errors import IllegalTransitionError, TransportError
+from docflow.errors import DocflowError, TransportError, TransportUnavailableError
 from docflow.services.context import Context
-from docflow.services.outgoing import event, status_row
+from docflow.services.outgoing import status_row
 from docflow.services.wire import BUSINESS, DESTINATION, DOCUMENT, EDOC, ORIGIN
-from docflow.store import OutboxMessage, Repository
+from docflow.services.work import NodeWork, Work, lease, unit
+from docflow.store import OutboxMessage
 from docflow.transports.base import Message
 
 Failure = tuple[OutboxMessage, TransportError]
@@ -30,110 +34,147 @@ Failure = tuple[OutboxMessage, TransportError]
 
 @dataclass(slots=True)
 class Push:
-    """What one ``relay`` call did."""
+    """What sending and recording did."""
 
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    outages: int = 0
     recipients: set[str] = field(default_factory=set)
 
-
-def lease(ctx: Context) -> timedelta:
-    """How long a claimed message stays hidden from other relays before it is due again."""
-    return timedelta(seconds=max(ctx.settings.retry_delay, 1.0))
+    def add(self, other: Push) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.outages += other.outages
+        self.recipients |= other.recipients
 
 
 def dispatch(ctx: Context, node: str, rows: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[Failure]]:
-    """Hand claimed rows to the transport, outside any transaction; nothing is recorded here."""
+    """Hand rows to the transport, outside any transaction; nothing is recorded here.  Any docflow error of the
+    transport is a failed send (a driver error a transport did not map is one too: the row is never lost)."""
     sent: list[OutboxMessage] = []
     failed: list[Failure] = []
+    transport = ctx.transport
     for row in rows:
         try:
-            ctx.transport.send(Message(row.message_id, node, row.recipient, row.kind, row.body, row.headers))  # type: ignore[arg-type]
+            transport.send(Message(row.message_id, node, row.recipient, row.kind, row.body, row.headers))  # type: ignore[arg-type]
         except TransportError as exc:
             failed.append((row, exc))
+        except (DocflowError, OSError, TimeoutError) as exc:
+            failed.append((row, TransportUnavailableError(f"send to {row.recipient}: {exc}")))
         else:
             sent.append(row)
     return sent, failed
 
 
-def settle(ctx: Context, repo: Repository, sent: list[OutboxMessage], failed: list[Failure], push: Push) -> None:
+def settle(work: Work, sent: list[OutboxMessage], failed: list[Failure], push: Push) -> None:
     """Record what ``dispatch`` did, for rows of any nodes, in the caller's unit of work."""
-    now = ctx.clock.now()
-    repo.mark_sent_messages([row.message_id for row in sent], now)
-    first_hops: list[tuple[str, str, str]] = []
+    ctx, repo, now = work.ctx, work.repo, work.now
+    repo.outbox.sent([row.message_id for row in sent], now, keep=ctx.settings.keep_sent > 0)
+    first_hops: dict[str, list[tuple[str, str]]] = {}
     for row in sent:
         push.sent += 1
         push.recipients.add(row.recipient)
-        if _is_origin(row, row.node):
-            first_hops.append((row.node, row.headers[DOCUMENT], row.headers[DESTINATION]))
-    if first_hops:
-        # The machine decides once per source state; the store applies it to every row still in that state
-        # (a row a status has already moved on is left alone: "send" is legal only from these states).
-        for old, name in ((DeliveryState.QUEUED, "send"), (DeliveryState.RETRYING, "resend")):
-            repo.advance_deliveries(first_hops, old=old, new=DELIVERY.fire(old, name), now=now)
+        if _is_origin(row):
+            first_hops.setdefault(row.node, []).append((row.headers[DOCUMENT], row.headers[DESTINATION]))
+    for node, keys in first_hops.items():
+        here = work.at(node)
+        here.advance(keys, "send")
+        here.advance(keys, "resend")
     for row, exc in failed:
-        if _fail(ctx, repo, row.node, row, exc, now):
-            push.dead += 1
-        else:
-            push.failed += 1
+        _fail(work.at(row.node), row, exc, push)
 
 
 def relay(ctx: Context, node: str) -> Push:
     """Claim, send and record up to ``ctx.settings.batch`` due outbox messages of ``node``."""
     with ctx.store.unit_of_work() as repo:
-        rows = repo.claim_outbox(node, limit=ctx.settings.batch, now=ctx.clock.now(), lease=lease(ctx))
+        rows = repo.outbox.claim(node, limit=ctx.settings.batch, now=ctx.clock.now(), lease=lease(ctx))
     push = Push()
-    if not rows:
-        return push
-    sent, failed = dispatch(ctx, node, rows)
-    with ctx.store.unit_of_work() as repo:
-        settle(ctx, repo, sent, failed, push)
+    if rows:
+        sent, failed = dispatch(ctx, node, rows)
+        with unit(ctx) as work:
+            settle(work, sent, failed, push)
     return push
 
 
-def _is_origin(row: OutboxMessage, node: str) -> bool:
-    return row.kind == EDOC and row.headers.get(ORIGIN) == node
+def revive(ctx: Context, *, node: str | None = None, document: str | None = None) -> int:
+    """Queue given-up messages again (of ``node``, about ``document``) with fresh budgets; their deliveries go
+    back to ``retrying``.  Returns how many were revived."""
+    with unit(ctx) as work:
+        rows = work.repo.outbox.dead(node, document)
+        work.repo.outbox.revive([row.message_id for row in rows], work.now)
+        for row in rows:
+            here = work.at(row.node)
+            document_id, destination = row.headers.get(DOCUMENT, ""), row.headers.get(DESTINATION, "")
+            if _is_origin(row):
+                delivery = work.repo.deliveries.get(row.node, document_id, destination)
+                if delivery is not None and DELIVERY.can(DELIVERY.states(delivery.state), "revive"):
+                    here.move(DELIVERY, delivery, "revive", by=BY_OPERATOR)
+            here.record(Revived(row.node, work.now, document_id, destination, row.message_id, row.kind == EDOC))
+    return len(rows)
 
 
-def _fail(ctx: Context, repo: Repository, node: str, row: OutboxMessage, exc: TransportError, now: datetime) -> bool:
-    """Record a failed send; True when the message is given up (dead)."""
-    document_id, recipient = row.headers.get(DOCUMENT, ""), row.headers.get(DESTINATION, "")
-    budget = ctx.settings.retry_budget
-    dead = row.attempts >= budget
-    retry_at = now + timedelta(seconds=ctx.retry_delay(row.attempts))
-    if _is_origin(row, node):
-        delivery = repo.get_delivery(node, document_id, recipient)
+def purge(ctx: Context, *, node: str | None = None, document: str | None = None) -> int:
+    """Delete given-up messages for good (their deliveries stay ``dead``); returns how many."""
+    with unit(ctx) as work:
+        rows = work.repo.outbox.dead(node, document)
+        return work.repo.outbox.purge([row.message_id for row in rows])
+
+
+def _is_origin(row: OutboxMessage) -> bool:
+    return row.kind == EDOC and row.headers.get(ORIGIN) == row.node
+
+
+def _fail(here: NodeWork, row: OutboxMessage, exc: TransportError, push: Push) -> None:
+    """Record a failed send: wait and retry, or give up once both budgets are spent."""
+    ctx, repo, now = here.work.ctx, here.repo, here.now
+    policy = ctx.retry
+    outage = isinstance(exc, TransportUnavailableError)
+    attempts = row.attempts - 1 if outage else row.attempts  # an unavailable transport spends no attempt
+    spent = not outage and policy.spent(attempts, (now - row.created_at).total_seconds())
+    delay = policy.pause() if outage else policy.backoff(attempts)
+    retry_at = now + timedelta(seconds=delay)
+    document_id, destination = row.headers.get(DOCUMENT, ""), row.headers.get(DESTINATION, "")
+    if _is_origin(row):
+        delivery = repo.deliveries.get(here.node, document_id, destination)
         if delivery is not None:
-            old = DeliveryState(delivery.state)
-            try:
-                new = DELIVERY.fire(old, "fail", document=document_id, attempts=row.attempts, budget=budget)
-            except IllegalTransitionError:
-                new = old  # already past sending (a status arrived): the failed hop is moot
-            else:  # every failed attempt is counted, also a second one while already retrying
-                repo.set_delivery_state(
-                    node,
-                    document_id,
-                    recipient,
-                    old=old,
-                    new=new,
-                    now=now,
-                    next_attempt_at=None if new is DeliveryState.DEAD else retry_at,
-                    count_attempt=True,
-                )
-            dead = new is DeliveryState.DEAD or (dead and new is old)
-    detail = {"message": row.message_id, "to": row.recipient, "error": str(exc)[:300], "attempts": row.attempts}
-    if dead:
-        repo.mark_sent_messages([row.message_id], now)
-        repo.append_events([event(node, now, "dead", document_id=document_id, recipient=recipient, detail=detail)])
+            moved = here.move(
+                DELIVERY,
+                delivery,
+                "fail",
+                by=BY_RELAY,
+                spent=spent,
+                next_attempt_at=None if spent else retry_at,
+                count_attempt=not outage,
+            )
+            if moved is not None:  # refused: a status already moved it past sending, the hop is moot
+                spent = moved[1] is DeliveryState.DEAD
+    error = str(exc)[:300]
+    if spent:
+        repo.outbox.give_up([row.message_id], now)
+        here.record(
+            GaveUp(
+                here.node,
+                now,
+                document_id,
+                destination,
+                row.recipient,
+                row.message_id,
+                row.kind == EDOC,
+                error,
+                attempts,
+            )
+        )
+        push.dead += 1
         origin = row.headers.get(ORIGIN, "")
-        if row.kind == EDOC and not _is_origin(row, node) and origin:
+        if row.kind == EDOC and not _is_origin(row) and origin:
             # A forwarding node gives up: the sender hears it as a 02 for that recipient, so the delivery ends.
-            repo.enqueue(
+            here.enqueue(
                 [
                     status_row(
                         ctx,
-                        node,
+                        here.node,
                         about=document_id,
                         original_sender=origin,
                         to=origin,
@@ -141,11 +182,26 @@ def _fail(ctx: Context, repo: Repository, node: str, row: OutboxMessage, exc: Tr
                         now=now,
                         description=f"Không chuyển tiếp được tới {row.recipient}: {exc}"[:500],
                         business=int(row.headers.get(BUSINESS, "0")),
-                        regarding=recipient,
+                        regarding=destination,
                     )
                 ]
             )
-        return True
-    repo.retry_messages([row.message_id], retry_at, attempts=row.attempts)
-    repo.append_events([event(node, now, "send-failed", document_id=document_id, recipient=recipient, detail=detail)])
-    return False
+        return
+    repo.outbox.retry([row.message_id], retry_at, attempts=attempts)
+    here.record(
+        SendFailed(
+            here.node,
+            now,
+            document_id,
+            destination,
+            row.recipient,
+            row.message_id,
+            row.kind == EDOC,
+            error,
+            attempts,
+            outage,
+            delay,
+        )
+    )
+    push.failed += 1
+    push.outages += outage

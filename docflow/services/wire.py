@@ -10,6 +10,7 @@ once.  Pure: standard library and ``docflow.domain`` only.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,11 @@ ROUND = "round"
 
 EDOC = "edoc"
 STATUS_KIND = "status"
+
+#: The longest DocumentId docflow stores and forwards (the store's column; a longer one is refused at the edge).
+MAX_DOCUMENT_ID = 255
+_ORGAN = re.compile(r"(?:\d{3}\.)?\d{2}\.\d{2}\.[A-Z]\d{2}", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,20 @@ class Routing:
 
     @classmethod
     def from_headers(cls, kind: str, headers: Mapping[str, str]) -> Routing:
+        """The routing facts of a received message; ``TransportError`` naming the header when one is missing or
+        would not fit what docflow stores (an unknown kind, a malformed OrganId, an over-long DocumentId, a
+        control character)."""
+        if kind not in (EDOC, STATUS_KIND):
+            raise TransportError(f"message kind {kind[:40]!r} is not {EDOC!r} or {STATUS_KIND!r}")
+        for name in (ORIGIN, DESTINATION, REGARDING):
+            value = headers.get(name, "")
+            if value and not _ORGAN.fullmatch(value):
+                raise TransportError(f"routing header {name!r} is not an OrganId: {value[:60]!r}")
+        document = headers.get(DOCUMENT, "")
+        if len(document) > MAX_DOCUMENT_ID or _CONTROL.search(document):
+            too_long = len(document) > MAX_DOCUMENT_ID
+            why = f"longer than {MAX_DOCUMENT_ID} characters" if too_long else "control character"
+            raise TransportError(f"routing header {DOCUMENT!r} refused ({why}): {document[:60]!r}")
         try:
             return cls(
                 kind=kind,

@@ -3,13 +3,17 @@
 ``EngineFabric`` builds a ``Network`` with ``build_network`` over a ``SimTransport`` and a ``ManualClock``
 that is set to ``env.now`` before every engine call.  A pump process steps the network whenever something
 is due: a message becoming visible (latency, polling), a retry of a failed send, a node coming back after
-an outage, or a kick from a clerk or the traffic that has just enqueued something.  Metrics are read back
-from the engine's own event log at the end.
+an outage, or a kick from a clerk or the traffic that has just enqueued something.  Metrics come from the
+engine's typed events (``docflow.domain.events``) as they are published after each commit: what was sent,
+what arrived, what a clerk finished, what was given up and when a failed send falls due again.  The store
+is a file in a temporary folder unless a database is named, so memory does not grow with finished work.
 Must not import lxml or sqlalchemy (the engine does that behind ``build_network``).
 """
 
 from __future__ import annotations
 
+import heapq
+import tempfile
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -17,7 +21,10 @@ import simpy
 
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
+from docflow.domain.events import DocumentArrived, DocumentSent, DomainEvent, GaveUp, SendFailed, StateChanged
+from docflow.domain.lifecycle import INBOUND, InboundState
 from docflow.domain.registry import Registry
+from docflow.domain.retry import WORKING_DAY
 from docflow.errors import LifecycleError, RegistryError
 from docflow.services import Network, Settings
 from docflow.sim.outcome import DeliveryRecord, Outcome
@@ -38,8 +45,16 @@ class EngineFabric:
         self.clock = ManualClock(scenario.calendar.start)
         self.on_arrival: Arrived = lambda node, document: None
         self.link = LinkModel.of(scenario, seed, "link")
-        self.transport = SimTransport(self.link, self.clock.time, self._arrived)
-        settings = Settings(retry_budget=scenario.network.retry_budget, retry_delay=scenario.network.retry_delay)
+        self.transport = SimTransport(self.link, self.clock.time)
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        if db in ("", "sqlite://"):  # not kept: a file in a temporary folder, so memory stays flat
+            self._folder = tempfile.TemporaryDirectory(prefix="docflow-sim-")
+            db = f"sqlite:///{self._folder.name}/simulation.db"
+        settings = Settings(
+            retry_budget=scenario.network.retry_budget,
+            retry_delay=scenario.network.retry_delay,
+            give_up_after=getattr(scenario.network, "give_up_after", WORKING_DAY),
+        )
         self.net: Network = build_network(
             db=db,
             transport=self.transport,
@@ -51,19 +66,48 @@ class EngineFabric:
         self.registry = self.net.ctx.registry
         self.dispatched: list[tuple[Dispatch, str]] = []
         self.outcome = Outcome()
+        #: (document, recipient) -> [sent, arrived, completed, rejected, dead (1.0) or None]
+        self._times: dict[tuple[str, str], list[float | None]] = {}
         self._kick = env.event()
-        self._retrying: set[str] = set()
-        self._next_retry: float | None = None
+        self._retries: list[float] = []  # when failed sends fall due again (a heap)
         self._outage_ends = self.link.outage_ends()
+        self.net.ctx.bus.subscribe(self._observe)
         env.process(self._pump())
+
+    # -- what the engine tells ---------------------------------------------------------------------
+    def _seconds(self, event: DomainEvent) -> float:
+        return (event.at - self.scenario.calendar.start).total_seconds()
+
+    def _slot(self, document_id: str, recipient: str) -> list[float | None]:
+        found = self._times.get((document_id, recipient))
+        if found is None:
+            found = self._times[(document_id, recipient)] = [None, None, None, None, None]
+        return found
+
+    def _observe(self, events: list[DomainEvent]) -> None:
+        for event in events:
+            if isinstance(event, DocumentSent):
+                slot = self._slot(event.document_id, event.recipient)
+                slot[0] = slot[0] if slot[0] is not None else self._seconds(event)
+            elif isinstance(event, DocumentArrived):
+                slot = self._slot(event.document_id, event.node)
+                if slot[1] is None and event.business == 0:
+                    slot[1] = self._seconds(event)
+                    self.on_arrival(event.node, event.document_id)
+            elif isinstance(event, StateChanged):
+                if event.lifecycle == INBOUND.name and event.changed:
+                    if event.new == InboundState.COMPLETED.value:
+                        self._slot(event.document_id, event.node)[2] = self._seconds(event)
+                    elif event.new == InboundState.REJECTED.value:
+                        self._slot(event.document_id, event.node)[3] = self._seconds(event)
+            elif isinstance(event, SendFailed):
+                heapq.heappush(self._retries, self._seconds(event) + event.retry_in)
+            elif isinstance(event, GaveUp) and event.carries_document:
+                self._slot(event.document_id, event.destination)[4] = 1.0
 
     # -- what the driver and the clerks call -------------------------------------------------------
     def _now(self) -> None:
         self.clock.set(max(self.env.now, self.clock.time()))
-
-    def _arrived(self, node: str, document_id: str, business: int) -> None:
-        if business == 0:
-            self.on_arrival(node, document_id)
 
     def send(self, dispatch: Dispatch) -> None:
         self._now()
@@ -94,31 +138,25 @@ class EngineFabric:
             self._now()
             now = env.now
             arrived = transport.pop_due(now)  # queues whose messages just became visible: a cheap hint
-            recheck: set[str] = set()  # nodes whose outbox or queue may hold work again: ask the store
+            recheck: set[str] = set()  # nodes whose queue may hold work again after an outage
             while self._outage_ends and self._outage_ends[0][0] <= now:
                 recheck.add(self._outage_ends.pop(0)[1])
-            if self._next_retry is not None and self._next_retry <= now:
-                recheck |= self._retrying
-                self._next_retry = None
+            due = False
+            while self._retries and self._retries[0] <= now:
+                heapq.heappop(self._retries)
+                due = True
             if arrived:
                 net.notify(sorted(arrived))
             if recheck:
                 net.recover(sorted(recheck))
-            activity = net.run_until_idle(wake=False, settle=False)
+            activity = net.run_until_idle(wake=due or bool(recheck), settle=False)
             self.outcome.messages_sent += activity.sent
             self.outcome.send_failures += activity.send_failures
             self.outcome.duplicates += activity.intake.duplicates
             self.outcome.quarantined += activity.intake.quarantined
-            if transport.failed_senders:
-                self._retrying |= transport.failed_senders
-                transport.failed_senders.clear()
-            if self._retrying and self._next_retry is None:
-                self._retrying = self._still_retrying()
-                if self._retrying:
-                    self._next_retry = now + self.scenario.network.retry_delay
             if self._kick.triggered:
                 self._kick = env.event()
-            wakes = [t for t in (transport.next_due(), self._next_retry) if t is not None]
+            wakes = [t for t in (transport.next_due(), self._retries[0] if self._retries else None) if t is not None]
             if self._outage_ends:
                 wakes.append(self._outage_ends[0][0])
             if wakes:
@@ -126,43 +164,23 @@ class EngineFabric:
             else:
                 yield self._kick
 
-    def _still_retrying(self) -> set[str]:
-        with self.net.ctx.store.snapshot() as repo:
-            return {node for node in sorted(self._retrying) if repo.count_outbox(node, unsent_only=True)}
-
     # -- the end -------------------------------------------------------------------------------------
     def collect(self) -> Outcome:
-        """One record per document × recipient, read from the engine's event log and delivery rows."""
+        """One record per document × recipient, from what the engine's events said and the delivery rows."""
         self.net.settle()  # the pump leaves its last sends to be recorded by the next unit of work
-        start = self.scenario.calendar.start
         out = self.outcome
         out.documents = len(self.dispatched)
         out.lost_messages = self.transport.lost_messages
-
-        def seconds(at: Any) -> float:
-            return (at - start).total_seconds()
-
         with self.net.ctx.store.snapshot() as repo:
             for dispatch, document_id in self.dispatched:
-                events = repo.events_for(document_id)
-                states = {d.recipient: str(d.state) for d in repo.deliveries_for(dispatch.sender, document_id)}
-                arrived: dict[str, float] = {}
-                done: dict[tuple[str, str], float] = {}
-                dead: set[str] = set()
-                sent: dict[str, float] = {}
-                for e in events:
-                    if e.kind == "sent" and e.node == dispatch.sender:
-                        sent.setdefault(e.recipient, seconds(e.at))
-                    elif e.kind == "arrived" and e.node == e.recipient:
-                        arrived.setdefault(e.node, seconds(e.at))
-                    elif e.kind in ("complete", "reject") and e.node == e.recipient:
-                        done.setdefault((e.kind, e.node), seconds(e.at))
-                    elif e.kind == "dead" and str(e.detail.get("message", "")).startswith("edoc-"):
-                        dead.add(e.recipient)
+                states = {d.recipient: str(d.state) for d in repo.deliveries.for_document(dispatch.sender, document_id)}
                 for recipient in dispatch.recipients:
-                    if recipient in arrived:
+                    sent, arrived, completed, rejected, dead = self._times.pop(
+                        (document_id, recipient), [None, None, None, None, None]
+                    )
+                    if arrived is not None:
                         outcome = "delivered"
-                    elif recipient in dead:
+                    elif dead is not None:
                         outcome = "dead"
                     elif (document_id, recipient) in self.transport.lost:
                         outcome = "lost"
@@ -175,10 +193,10 @@ class EngineFabric:
                             recipient,
                             dispatch.kind,
                             dispatch.document_type,
-                            sent.get(recipient, dispatch.at),
-                            arrived.get(recipient),
-                            done.get(("complete", recipient)),
-                            done.get(("reject", recipient)),
+                            sent if sent is not None else dispatch.at,
+                            arrived,
+                            completed,
+                            rejected,
                             outcome,
                             states.get(recipient, "unknown"),
                         )
@@ -188,3 +206,5 @@ class EngineFabric:
     def close(self) -> None:
         self.net.ctx.store.close()
         self.transport.close()
+        if self._folder is not None:
+            self._folder.cleanup()

@@ -1,9 +1,10 @@
 """Model fidelity (``--fidelity model``): the same domain code without XML, store or transport.
 
 Routes come from the domain's route planner (``plan_route``), a received document's state moves through
-the domain's INBOUND lifecycle table, hops take the ``LinkModel``'s latency, loss, polling and outages, and a
-failed hop is retried with the engine's back-off (``retry_delay`` doubled per attempt, capped) until the
-retry budget is spent.  What it leaves out: status messages do not travel (the sender's view is the
+the domain's INBOUND lifecycle table (clerk actions through the domain's ``CLERK_ACTIONS``), hops take the
+``LinkModel``'s latency, loss, polling and outages, and a hop that finds the link unavailable waits as the
+engine does (``docflow.domain.retry.RetryPolicy``: an outage pauses a message, it never spends its budget).
+What it leaves out: status messages do not travel (the sender's view is the
 recipient's state, at once), and nothing is persisted.  It exists to explore big scenarios quickly; the
 full fidelity is the reference.
 Must not import lxml, sqlalchemy, docflow.store, docflow.xml, docflow.services or docflow.transports.
@@ -20,8 +21,9 @@ import simpy
 
 from docflow.domain.envelope import Code, Envelope
 from docflow.domain.ids import OrganId
-from docflow.domain.lifecycle import INBOUND, InboundState
+from docflow.domain.lifecycle import CLERK_ACTIONS, INBOUND, InboundState
 from docflow.domain.registry import Registry
+from docflow.domain.retry import RetryPolicy
 from docflow.domain.routing import Route, plan_route
 from docflow.errors import LifecycleError
 from docflow.sim.outcome import DeliveryRecord, Outcome
@@ -29,13 +31,10 @@ from docflow.sim.scenario import Scenario
 from docflow.sim.traffic import Dispatch
 from docflow.sim.transport import LinkModel
 
-#: clerk action -> INBOUND event (the engine's ``operations.ACTIONS`` without the status codes)
-EVENTS = {"accept": "accept", "reject": "reject", "assign": "assign", "start": "process", "complete": "complete"}
 #: the sender's view of a delivery, from the recipient's state
 DELIVERY_VIEW = {InboundState.RECEIVED: "arrived"}
 
 Arrived = Callable[[str, str], None]
-RETRY_CAP = 3600.0
 
 
 class ModelFabric:
@@ -52,7 +51,9 @@ class ModelFabric:
         self._sent: list[tuple[Dispatch, str]] = []
         self._inbound: dict[tuple[str, str], InboundState] = {}
         self._times: dict[tuple[str, str, str], float] = {}  # (document, recipient, what) -> when
-        self._ends: dict[tuple[str, str], str] = {}  # (document, recipient) -> dead | lost
+        self._ends: dict[tuple[str, str], str] = {}  # (document, recipient) -> lost
+        net = scenario.network
+        self.retry = RetryPolicy(net.retry_budget, net.retry_delay)
 
     def _route(self, sender: str, recipient: str) -> Route:
         key = (sender, recipient)
@@ -71,12 +72,10 @@ class ModelFabric:
             self.env.process(self._deliver(document_id, dispatch.sender, recipient))
 
     def _deliver(self, document_id: str, sender: str, recipient: str) -> Generator[Any, Any, None]:
-        env, link, net = self.env, self.link, self.scenario.network
+        env, link = self.env, self.link
         hops = [str(h) for h in self._route(sender, recipient).hops]
         for here, there in pairwise(hops):
-            attempts = 0
             while True:
-                attempts += 1
                 self.outcome.messages_sent += 1
                 lost = link.lost()
                 if (
@@ -87,10 +86,8 @@ class ModelFabric:
                     self.outcome.send_failures += 1
                     self.outcome.messages_sent -= 1
                     self.outcome.lost_messages += lost
-                    if attempts >= net.retry_budget:
-                        self._ends[(document_id, recipient)] = "dead"
-                        return
-                    yield env.timeout(min(net.retry_delay * 2 ** (attempts - 1), RETRY_CAP))
+                    # the engine's rules: an unavailable link spends no attempt, and nothing dies of an outage
+                    yield env.timeout(self.retry.pause())
                     continue
                 if lost:
                     self.outcome.lost_messages += 1
@@ -114,7 +111,7 @@ class ModelFabric:
         if state is None:
             return False
         try:
-            self._inbound[key] = INBOUND.fire(state, EVENTS[action], document=document_id)
+            self._inbound[key] = INBOUND.fire(state, CLERK_ACTIONS[action][0], document=document_id)
         except LifecycleError:
             return False
         if action in ("complete", "reject"):

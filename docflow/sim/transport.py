@@ -4,8 +4,8 @@
 lost and whether a node is down; both fidelities use it.  ``SimTransport`` is a real ``Transport`` over a
 ``MemoryBroker`` for full fidelity: the broker holds the queues (latency through ``FaultPlan.latency``,
 outages through ``FaultPlan.outages``), the wrapper adds loss, refuses sends *from* a node that is down,
-and tells the driver when messages become visible, which hop senders must retry, and which documents
-reached their final recipient.
+and tells the driver when messages become visible.  What the engine did with them the driver learns from
+the engine's typed events, not from here.
 Must not import simpy, lxml, sqlalchemy or docflow.store.
 """
 
@@ -80,25 +80,19 @@ class LinkModel:
         return sorted((end, node) for node, windows in self.outages.items() for _, end in windows)
 
 
-Arrival = Callable[[str, str, int], None]
-
-
 class SimTransport(TransportBase):
     """A ``MemoryTransport`` whose link is a ``LinkModel``, with the bookkeeping a virtual-time driver needs."""
 
-    def __init__(self, link: LinkModel, clock: Callable[[], float], on_arrival: Arrival) -> None:
+    def __init__(self, link: LinkModel, clock: Callable[[], float]) -> None:
         self.link = link
         self.clock = clock
-        self.on_arrival = on_arrival
         plan = FaultPlan(latency=self._latency, outages=link.outages)
         self.broker = MemoryBroker(clock=clock, faults=plan, rng=random.Random(0))
         self.inner = MemoryTransport(self.broker)
         self._due: list[tuple[float, str]] = []  # (visible at, recipient)
-        self.failed_senders: set[str] = set()
         self.lost: set[tuple[str, str]] = set()  # (document, destination) of silently lost documents
         self.lost_messages = 0
         self.duplicated = 0
-        self._arrived: set[tuple[str, str, int]] = set()
 
     def _latency(self, message: Message) -> float:
         now = self.clock()
@@ -110,36 +104,24 @@ class SimTransport(TransportBase):
     def send(self, message: Message) -> None:
         now = self.clock()
         if self.link.is_down(message.sender, now):
-            self.failed_senders.add(message.sender)
             raise TransportUnavailableError(f"node {message.sender} is down", node=message.sender)
         if self.link.lost():
             self.lost_messages += 1
             if self.link.scenario.faults.loss_mode == "retry":
-                self.failed_senders.add(message.sender)
                 raise TransportUnavailableError(f"link {message.sender} → {message.recipient} lost the message")
             if message.kind == EDOC:
                 self.lost.add((message.headers.get(DOCUMENT, ""), message.headers.get(DESTINATION, "")))
             return
-        try:
+        self.inner.send(message)
+        if self.link.duplicated():
+            self.duplicated += 1
             self.inner.send(message)
-            if self.link.duplicated():
-                self.duplicated += 1
-                self.inner.send(message)
-        except TransportUnavailableError:
-            self.failed_senders.add(message.sender)
-            raise
 
     def receive(self, node: str, *, limit: int = 100) -> list[Delivery]:
         return self.inner.receive(node, limit=limit)
 
     def ack(self, delivery: Delivery) -> None:
         self.inner.ack(delivery)
-        message = delivery.message
-        if message.kind == EDOC and message.headers.get(DESTINATION) == delivery.node:
-            key = (delivery.node, message.headers.get(DOCUMENT, ""), int(message.headers.get("business", "0")))
-            if key not in self._arrived:
-                self._arrived.add(key)
-                self.on_arrival(*key)
 
     def nack(self, delivery: Delivery, *, requeue: bool = True) -> None:
         self.inner.nack(delivery, requeue=requeue)

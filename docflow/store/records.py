@@ -105,7 +105,10 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """A message for the relay to push; ``kind`` is ``'edoc'`` or ``'status'``."""
+    """A message for the relay to push; ``kind`` is ``'edoc'`` or ``'status'``.
+
+    A document sent by its origin names the stored document (``document_row``) instead of copying its bytes:
+    ``body`` is then filled in when the row is claimed."""
 
     node: str
     message_id: str
@@ -118,6 +121,8 @@ class OutboxMessage:
     sent_at: datetime | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     id: int | None = None
+    document_row: int | None = None
+    dead_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,11 @@ chain_heads    one row per node: the last ``seq`` and ``hash`` of its chain; wri
                (``SELECT ... FOR UPDATE``) so two writers cannot fork a chain, and the audit uses it to
                detect events deleted from the end of a chain
 outbox         a message waiting for the relay: ``message_id`` unique, ``kind`` 'edoc' or 'status',
-               exact body bytes, transport ``headers`` (JSON object), ``sent_at`` NULL until sent,
-               ``attempts`` and ``next_attempt_at`` (lease or back-off)
+               transport ``headers`` (JSON object), ``attempts`` and ``next_attempt_at`` (lease or back-off);
+               the bytes are in ``body``, or, for a document its origin sends, in the ``documents`` row
+               ``document_row`` (stored once however many recipients).  A row handed to the transport is
+               deleted (or kept with ``sent_at`` for a retention period); a given-up row keeps ``dead_at``
+               until an operator revives or purges it
 inbox          an idempotency key a node has already applied: PK ``(node, idempotency_key)``
 quarantine     a rejected envelope kept with its reason, violations (JSON list) and exact bytes
 =============  ==========================================================================================
@@ -181,9 +184,11 @@ outbox = Table(
     Column("message_id", String(DOC_ID), nullable=False, unique=True),
     Column("recipient", String(ORGAN), nullable=False),
     Column("kind", String(KIND), nullable=False),
-    Column("body", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=True),  # NULL: the bytes are those of ``document_row``
+    Column("document_row", BigId, nullable=True),  # documents.id whose envelope this row sends
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime, nullable=True),
+    Column("dead_at", DateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=True),
     Column("headers", Text, nullable=False, default="{}"),

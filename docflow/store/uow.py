@@ -2,10 +2,10 @@
 
     store = open_store("sqlite:///docflow.db")
     with store.unit_of_work() as repo:      # BEGIN (IMMEDIATE on SQLite)
-        repo.add_document(...)
-        repo.add_deliveries([...])
-        repo.enqueue([...])
-        repo.append_events([...])
+        repo.documents.add(...)
+        repo.deliveries.add([...])
+        repo.outbox.enqueue([...])
+        repo.events.append([...])
     # COMMIT here; ROLLBACK if the block raised (and the error goes on)
 
 Many hops may share one unit of work (the simulator batches them): wrap each hop in

@@ -45,7 +45,7 @@ def test_audit_verify_passes_then_names_the_tampered_event(tmp_path, capsys):
     db = str(tmp_path / "audit.db")
     with open_store(db) as store:
         with store.unit_of_work() as repo:
-            repo.append_events(Event(NODE, T0, "sent", "D", detail={"i": i}) for i in range(4))
+            repo.events.append(Event(NODE, T0, "sent", "D", detail={"i": i}) for i in range(4))
         assert main(["audit", "verify", "--db", db]) == 0
         assert capsys.readouterr().out.strip() == "ok: 4 events in 1 chains verified"
         with store.engine.begin() as conn:

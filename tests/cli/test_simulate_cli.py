@@ -42,7 +42,7 @@ def test_the_kept_store_traces_a_delivery_as_a_timeline(tmp_path: Path, scenario
     assert len(steps) == int(lines[0].split(": ")[1].split()[0])
     assert steps[0].endswith(f"sent to {recipient}") and "—" in steps[0]
     assert any(f"{recipient}   arrived 01" in line for line in steps)
-    assert steps[-1].endswith(f"status 06 (Đã hoàn thành) from {recipient}")
+    assert steps[-1].endswith(f"status 06 (Đã hoàn thành) from {recipient}: delivery processing → completed")
     # every line: a virtual timestamp, the time since the previous step and since the first
     for line in steps[1:]:
         assert re.match(r"2017-10-02 \d\d:\d\d:\d\d +\+[\d.]+ (s|min|h|d)", line), line

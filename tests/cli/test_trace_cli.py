@@ -22,7 +22,7 @@ def test_trace_prints_every_hop_and_status_in_order(tmp_path, capsys):
     kinds = [w.split()[0] for w in what]
     assert kinds == ["sent", "forwarded", "forwarded", "arrived", "forwarded", "forwarded", "status"]
     assert what[0] == "sent to 000.00.00.G22" and what[3] == f"arrived 01, from {commune}"
-    assert what[-1] == "status 01 (Đã đến) from 000.00.00.G22"
+    assert what[-1] == "status 01 (Đã đến) from 000.00.00.G22: delivery sent → arrived"
     assert "000.00.00.G22" in lines[5] and lines[2].split()[2] == "—" and lines[3].split()[2] == "+0"
 
 

@@ -17,12 +17,14 @@ import pytest
 from engine_fixtures import (
     COMMUNE,
     DISTRICT,
+    KEEP_SENT,
     PROVINCE,
     Outcome,
     TamperingTransport,
     answer,
     assert_like_clean,
     delivery_states,
+    label,
     make_network,
     outbox_messages,
     scenario,
@@ -34,9 +36,10 @@ from engine_fixtures import (
 )
 
 from docflow.domain.clock import ManualClock
-from docflow.errors import StoreError
+from docflow.domain.events import SendFailed
+from docflow.errors import StoreError, TransportError
 from docflow.services import Network, Settings
-from docflow.store import Repository
+from docflow.store.repos.deliveries import InboundRepo
 from docflow.transports.base import Message, Transport
 from docflow.transports.memory import FaultPlan, MemoryBroker, MemoryTransport
 
@@ -85,7 +88,7 @@ def test_duplicated_and_shuffled_messages_change_nothing(
 def test_replayed_messages_are_acknowledged_and_change_nothing(tmp_path: Path, clean: Outcome, engine_db: str) -> None:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
-    net = make_network(engine_db, clock=clock, broker=broker)
+    net = make_network(engine_db, clock=clock, broker=broker, settings=KEEP_SENT)  # sent rows kept to replay them
     scenario(net, clock)
     assert_like_clean(net, clean)
 
@@ -196,16 +199,16 @@ def test_a_batch_that_fails_half_way_is_redelivered_and_applied_once(
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time)
     net = make_network(engine_db, clock=clock, broker=broker)
-    real = Repository.add_inbound
+    real = InboundRepo.add
     calls = Counter[str]()
 
-    def flaky(self: Repository, record):  # type: ignore[no-untyped-def]
+    def flaky(self: InboundRepo, record):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == fail_at:
             raise StoreError("disk I/O error (injected)")
         return real(self, record)
 
-    monkeypatch.setattr(Repository, "add_inbound", flaky)
+    monkeypatch.setattr(InboundRepo, "add", flaky)
     ids = send_directive(net)
     # The engine may surface the error or roll that node's batch back alone; either way the process carries
     # on, the failed batch comes back, and the outcome must be the clean one.
@@ -231,16 +234,16 @@ def test_a_process_that_died_half_way_through_a_batch_recovers_on_restart(
     broker = MemoryBroker(clock=clock.time)
     db = engine_db
     net = make_network(db, clock=clock, broker=broker)
-    real = Repository.add_inbound
+    real = InboundRepo.add
     calls = Counter[str]()
 
-    def dying(self: Repository, record):  # type: ignore[no-untyped-def]
+    def dying(self: InboundRepo, record):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 5:
             raise PowerCut("killed while applying a batch")
         return real(self, record)
 
-    monkeypatch.setattr(Repository, "add_inbound", dying)
+    monkeypatch.setattr(InboundRepo, "add", dying)
     ids = send_directive(net)
     with pytest.raises(PowerCut):
         net.run_until_idle()
@@ -253,37 +256,101 @@ def test_a_process_that_died_half_way_through_a_batch_recovers_on_restart(
     assert_like_clean(net, clean)
 
 
-# -- (e) an outage: back-off, then dead past the retry budget -------------------------------------------
+# -- (e) outages pause work; refusals spend a budget of attempts AND time; dead work can be revived ---------
 
 
-def outage_network(tmp_path: Path, node: str, window: tuple[float, float], budget: int) -> tuple[Network, ManualClock]:
+def outage_network(
+    tmp_path: Path, node: str, window: tuple[float, float], budget: int, give_up_after: float = 3600.0
+) -> tuple[Network, ManualClock]:
     clock = ManualClock()
     broker = MemoryBroker(clock=clock.time, faults=FaultPlan(outages={node: [window]}))
-    settings = Settings(retry_budget=budget, retry_delay=60.0)
+    settings = Settings(retry_budget=budget, retry_delay=60.0, give_up_after=give_up_after)
     return make_network(sqlite_url(tmp_path), clock=clock, broker=broker, settings=settings), clock
 
 
-def test_a_send_to_a_node_that_is_down_backs_off_and_dies_past_the_budget(tmp_path: Path) -> None:
-    net, clock = outage_network(tmp_path, DISTRICT, (0, 10_000), budget=2)
+class RefusingTransport(MemoryTransport):
+    """A transport that refuses (not: is unavailable for) every message to ``hop`` while ``refusing``."""
+
+    def __init__(self, broker: MemoryBroker, hop: str) -> None:
+        super().__init__(broker)
+        self.hop, self.refusing = hop, True
+
+    def send(self, message: Message) -> None:
+        if self.refusing and message.recipient == self.hop:
+            raise TransportError(f"queue of {self.hop} refuses the message (injected)")
+        super().send(message)
+
+
+def test_a_long_outage_pauses_a_send_without_spending_its_budget(tmp_path: Path) -> None:
+    net, clock = outage_network(tmp_path, DISTRICT, (0, 10 * 3600), budget=2, give_up_after=600)
     document_id = net.node(PROVINCE).send(recipients=[COMMUNE], subject="Thông báo", code="9/TB-UBND")
     first = net.run_until_idle()
-    assert (first.sent, first.send_failures, first.dead) == (0, 1, 0)
+    assert (first.sent, first.send_failures, first.dead, first.unavailable) == (0, 1, 0, 1)
+    for _ in range(19):  # far past both budgets, in wall time and in tries (t = 9.5 h)
+        clock.advance(1800)
+        activity = net.run_until_idle()
+        assert activity.dead == 0 and activity.unavailable >= 1  # reported, never raised
     [delivery] = net.node(PROVINCE).deliveries(document_id)
-    assert (delivery.state, delivery.attempts) == ("retrying", 1)
+    assert (delivery.state, delivery.attempts) == ("retrying", 0)
+    failures = [s.event for s in net.trace(document_id) if isinstance(s.event, SendFailed)]
+    assert len(failures) == 20 and all(f.outage and f.attempts == 0 for f in failures)
+    clock.advance(1800)  # t = 10 h: the district is back
+    net.run_until_idle()
+    assert delivery_states(net, PROVINCE, document_id) == {COMMUNE: "arrived"}
+    assert unsent_outbox(net) == 0
 
+
+def test_refusals_give_up_only_once_attempts_and_time_are_spent_and_an_operator_revives(tmp_path: Path) -> None:
+    clock = ManualClock()
+    wire = RefusingTransport(MemoryBroker(clock=clock.time), DISTRICT)
+    settings = Settings(retry_budget=2, retry_delay=60.0, give_up_after=600.0)
+    net = make_network(sqlite_url(tmp_path), clock=clock, transport=wire, settings=settings)
+    document_id = net.node(PROVINCE).send(recipients=[COMMUNE], subject="Thông báo", code="19/TB-UBND")
+    assert net.run_until_idle().send_failures == 1  # t=0, attempt 1
     clock.advance(30)  # before the back-off has run out: nothing is tried
     assert net.run_until_idle().send_failures == 0
-    clock.advance(31)
-    second = net.run_until_idle()
-    assert second.dead == 1
+    clock.advance(30)
+    assert net.run_until_idle().send_failures == 1  # t=60, attempt 2: the attempts are spent, the time is not
     [delivery] = net.node(PROVINCE).deliveries(document_id)
-    assert (delivery.state, delivery.attempts) == ("dead", 2)
-    kinds = [(s.node, s.kind) for s in net.trace(document_id)]
-    assert kinds == [(PROVINCE, "sent"), (PROVINCE, "send-failed"), (PROVINCE, "dead")]
+    assert (delivery.state, delivery.attempts) == ("retrying", 2)
+    dead = 0
+    while dead == 0:
+        clock.advance(60)
+        assert clock.time() < 3600, "never given up"
+        dead += net.run_until_idle().dead
+    assert clock.time() >= 600  # both budgets spent
+    [delivery] = net.node(PROVINCE).deliveries(document_id)
+    assert delivery.state == "dead"
+    kinds = [label(s) for s in net.trace(document_id)]
+    assert kinds[0] == "sent" and kinds[-2:] == ["delivery:fail", "dead"]
+    assert {k for k in kinds[1:-2]} == {"delivery:fail", "send-failed"}
     assert unsent_outbox(net) == 0  # given up is not waiting
+    [given_up] = net.dead()
+    assert given_up.headers["document"] == document_id
     clock.advance(100_000)
-    assert net.run_until_idle().moved == 0  # dead stays dead
-    assert net.ctx.store.verify_audit().ok
+    assert net.run_until_idle().moved == 0  # dead stays dead until an operator acts
+
+    wire.refusing = False
+    assert net.retry_dead(document="no such document") == 0
+    assert net.retry_dead(node=PROVINCE, document=document_id) == 1
+    net.run_until_idle()
+    assert delivery_states(net, PROVINCE, document_id) == {COMMUNE: "arrived"}
+    assert net.dead() == [] and unsent_outbox(net) == 0
+    kinds = [label(s) for s in net.trace(document_id)]
+    assert "delivery:revive" in kinds and "revived" in kinds
+    assert status_counts(net, PROVINCE, document_id, "01") == {COMMUNE: 1}
+
+
+def test_purged_dead_work_is_gone_and_its_delivery_stays_dead(tmp_path: Path) -> None:
+    clock = ManualClock()
+    wire = RefusingTransport(MemoryBroker(clock=clock.time), DISTRICT)
+    settings = Settings(retry_budget=1, retry_delay=60.0, give_up_after=0.0)
+    net = make_network(sqlite_url(tmp_path), clock=clock, transport=wire, settings=settings)
+    document_id = net.node(PROVINCE).send(recipients=[COMMUNE], subject="Thông báo", code="20/TB-UBND")
+    assert net.run_until_idle().dead == 1
+    assert net.purge_dead(node=PROVINCE) == 1
+    assert net.dead() == [] and net.retry_dead() == 0
+    assert delivery_states(net, PROVINCE, document_id) == {COMMUNE: "dead"}
 
 
 def test_a_send_retried_after_the_outage_ends_gets_through(tmp_path: Path) -> None:
@@ -297,7 +364,9 @@ def test_a_send_retried_after_the_outage_ends_gets_through(tmp_path: Path) -> No
     net.run_until_idle()  # t=180: up again
     [delivery] = net.node(PROVINCE).deliveries(document_id)
     assert delivery.state == "arrived"
-    assert delivery.attempts >= 2  # two sends failed before this one got through
+    assert delivery.attempts == 0  # the two failures were an outage: no attempt spent
+    failures = [s.event for s in net.trace(document_id) if isinstance(s.event, SendFailed)]
+    assert [f.outage for f in failures] == [True, True]
     assert status_counts(net, PROVINCE, document_id, "01") == {COMMUNE: 1}
 
 
@@ -352,6 +421,6 @@ def test_a_corrupted_envelope_is_quarantined_where_seen_and_the_sender_gets_02(
     assert net.quarantine(PROVINCE) == []
     assert net.node(COMMUNE).inbox() == []
     assert delivery_states(net, PROVINCE, document_id) == {COMMUNE: "rejected"}
-    [rejection] = [e for e in net.trace(document_id) if e.kind == "status" and e.node == PROVINCE]
+    [rejection] = [e for e in net.trace(document_id) if label(e) == "delivery:reject" and e.node == PROVINCE]
     assert rejection.status == "02"
     assert net.ctx.store.verify_audit().ok

@@ -130,7 +130,7 @@ def test_an_update_travels_and_its_agreement_keeps_the_original_open(engine_db: 
     pair.run()
 
     with pair.net.ctx.store.snapshot() as repo:
-        stored = repo.get_document(COMMUNE, update_id, int(BusinessDocType.UPDATE))
+        stored = repo.documents.get(COMMUNE, update_id, int(BusinessDocType.UPDATE))
     assert stored is not None
     envelope = read_envelope(stored.envelope)
     assert envelope.business.doc_type is BusinessDocType.UPDATE

@@ -71,7 +71,7 @@ def test_a_district_end_to_end_on_postgres(pg: str, networks: list[Network]) -> 
     assert (states[done], states[rejecter]) == ("completed", "rejected")
     assert delivery_states(net, COMMUNE, report) == {GOVERNMENT_OFFICE: "accepted"}
     with net.ctx.store.snapshot() as repo:
-        stored = repo.get_document(GOVERNMENT_OFFICE, report)
+        stored = repo.documents.get(GOVERNMENT_OFFICE, report)
     assert stored is not None
     assert [str(t.organ_id) for t in read_envelope(stored.envelope).trace] == [COMMUNE, DISTRICT, PROVINCE]
     assert unsent_outbox(net) == 0

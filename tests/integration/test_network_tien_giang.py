@@ -20,6 +20,7 @@ from engine_fixtures import (
     delivery_states,
     districts_and_communes,
     event_counts,
+    label,
     make_network,
     sqlite_url,
     status_counts,
@@ -27,6 +28,7 @@ from engine_fixtures import (
 )
 
 from docflow.domain.clock import ManualClock
+from docflow.domain.events import StateChanged
 from docflow.services import Activity, Network
 from docflow.xml import read_envelope
 
@@ -100,9 +102,9 @@ def test_the_directive_reaches_all_184_recipients_once(directive: Directive) -> 
     intake = directive.broadcast.intake
     assert (intake.duplicates, intake.quarantined, intake.conflicts) == (0, 0, 0)
     with directive.net.ctx.store.snapshot() as repo:
-        assert repo.count_deliveries(PROVINCE) == 184
+        assert repo.count("deliveries", node=PROVINCE) == 184
         for recipient in recipients:
-            stored = repo.get_document(recipient, directive.document_id)
+            stored = repo.documents.get(recipient, directive.document_id)
             assert stored is not None and stored.sender == PROVINCE
     assert event_counts(directive.net, directive.document_id, "arrived") == dict.fromkeys(recipients, 1)
 
@@ -128,15 +130,17 @@ def test_the_clerks_path_03_to_06_completes_the_delivery(directive: Directive) -
 def test_a_reject_carries_its_reason_back_to_the_sender(directive: Directive) -> None:
     net, document_id = directive.net, directive.document_id
     assert delivery_states(net, PROVINCE, document_id)[directive.rejecter] == "rejected"
-    with net.ctx.store.snapshot() as repo:
-        found = [
-            e
-            for e in repo.events_for(document_id, PROVINCE)
-            if e.kind == "status" and e.status == "02" and e.recipient == directive.rejecter
-        ]
+    found = [
+        s.event
+        for s in net.trace(document_id)
+        if s.node == PROVINCE
+        and isinstance(s.event, StateChanged)
+        and s.status == "02"
+        and s.event.party == directive.rejecter
+    ]
     assert len(found) == 1
-    assert found[0].detail["description"] == REJECT_REASON
-    assert found[0].detail["state"] == "rejected"
+    assert found[0].description == REJECT_REASON
+    assert (found[0].old, found[0].new) == ("arrived", "rejected")
 
 
 def test_trace_lists_a_communes_hops_and_statuses_in_order(directive: Directive) -> None:
@@ -147,26 +151,29 @@ def test_trace_lists_a_communes_hops_and_statuses_in_order(directive: Directive)
     steps = [
         s
         for s in net.trace(document_id)
-        if s.recipient == commune or (s.kind == "forwarded" and s.detail.get("from") == commune)
+        if (s.recipient == commune and s.node in (PROVINCE, district, commune) and s.kind != "moved")
+        or (s.kind == "moved" and s.node == PROVINCE and s.recipient == commune)
+        or (s.kind == "moved" and s.node == commune)
+        or (s.kind == "forwarded" and s.detail.get("came_from") == commune)
     ]
-    assert [(s.node, s.kind, s.status) for s in steps] == [
+    assert [(s.node, label(s), s.status) for s in steps] == [
         (PROVINCE, "sent", ""),
         (district, "forwarded", ""),
         (commune, "arrived", "01"),
         (district, "forwarded", "01"),
-        (PROVINCE, "status", "01"),
-        (commune, "accept", "03"),
-        (commune, "assign", "04"),
-        (commune, "start", "05"),
-        (commune, "complete", "06"),
+        (PROVINCE, "delivery:arrive", "01"),
+        (commune, "inbound:accept", "03"),
+        (commune, "inbound:assign", "04"),
+        (commune, "inbound:process", "05"),
+        (commune, "inbound:complete", "06"),
         (district, "forwarded", "03"),
         (district, "forwarded", "04"),
         (district, "forwarded", "05"),
         (district, "forwarded", "06"),
-        (PROVINCE, "status", "03"),
-        (PROVINCE, "status", "04"),
-        (PROVINCE, "status", "05"),
-        (PROVINCE, "status", "06"),
+        (PROVINCE, "delivery:accept", "03"),
+        (PROVINCE, "delivery:assign", "04"),
+        (PROVINCE, "delivery:process", "05"),
+        (PROVINCE, "delivery:complete", "06"),
     ]
     times = [s.at for s in net.trace(document_id)]
     assert times == sorted(times)
@@ -206,7 +213,7 @@ def test_a_communes_report_reaches_the_government_office_with_one_trace_header_p
     net.run_until_idle()
 
     with net.ctx.store.snapshot() as repo:
-        stored = repo.get_document(GOVERNMENT_OFFICE, document_id)
+        stored = repo.documents.get(GOVERNMENT_OFFICE, document_id)
     assert stored is not None
     envelope = read_envelope(stored.envelope)
     assert [str(t.organ_id) for t in envelope.trace] == ROUTES[policy]
@@ -215,15 +222,15 @@ def test_a_communes_report_reaches_the_government_office_with_one_trace_header_p
 
     assert delivery_states(net, COMMUNE, document_id) == {GOVERNMENT_OFFICE: "accepted"}
     via = ROUTES[policy][1:]
-    steps = [(s.node, s.kind, s.status) for s in net.trace(document_id)]
+    steps = [(s.node, label(s), s.status) for s in net.trace(document_id)]
     assert steps == [
         (COMMUNE, "sent", ""),
         *((hop, "forwarded", "") for hop in via),
         (GOVERNMENT_OFFICE, "arrived", "01"),
         *((hop, "forwarded", "01") for hop in reversed(via)),
-        (COMMUNE, "status", "01"),
-        (GOVERNMENT_OFFICE, "accept", "03"),
+        (COMMUNE, "delivery:arrive", "01"),
+        (GOVERNMENT_OFFICE, "inbound:accept", "03"),
         *((hop, "forwarded", "03") for hop in reversed(via)),
-        (COMMUNE, "status", "03"),
+        (COMMUNE, "delivery:accept", "03"),
     ]
     assert net.ctx.store.verify_audit().ok

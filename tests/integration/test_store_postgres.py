@@ -65,7 +65,7 @@ def test_writers_on_several_nodes_in_opposite_orders_neither_fork_nor_deadlock(p
     def writer(order: list[str]) -> int:
         for i in range(20):
             with pg.unit_of_work() as repo:
-                repo.append_events(Event(node, at(i), "status", "D", detail={"i": i}) for node in order)
+                repo.events.append(Event(node, at(i), "status", "D", detail={"i": i}) for node in order)
         return 20
 
     results = run_together(lambda: writer(NODES), lambda: writer(NODES[::-1]), lambda: writer(NODES[1:]))
@@ -76,13 +76,13 @@ def test_writers_on_several_nodes_in_opposite_orders_neither_fork_nor_deadlock(p
 
 def test_two_relays_claim_disjoint_messages(pg: Store):
     with pg.unit_of_work() as repo:
-        repo.enqueue(OutboxMessage(NODES[0], f"m{i}", NODES[1], "edoc", b"x", T0) for i in range(6))
+        repo.outbox.enqueue(OutboxMessage(NODES[0], f"m{i}", NODES[1], "edoc", b"x", T0) for i in range(6))
     first = pg.unit_of_work()
     repo1 = first.__enter__()
     try:
-        mine = repo1.claim_outbox(NODES[0], limit=3, now=at(1), lease=timedelta(seconds=30))
+        mine = repo1.outbox.claim(NODES[0], limit=3, now=at(1), lease=timedelta(seconds=30))
         with pg.unit_of_work() as repo2:  # the first relay has not committed: its rows are skipped, not waited on
-            theirs = repo2.claim_outbox(NODES[0], limit=10, now=at(1))
+            theirs = repo2.outbox.claim(NODES[0], limit=10, now=at(1), lease=timedelta(seconds=60))
     finally:
         first.__exit__(None, None, None)
     assert [m.message_id for m in mine] == ["m0", "m1", "m2"]
@@ -92,6 +92,6 @@ def test_two_relays_claim_disjoint_messages(pg: Store):
 def test_the_same_receipt_applied_at_once_is_applied_once(pg: Store):
     def receive() -> bool:
         with pg.unit_of_work() as repo:
-            return repo.remember_receipt(NODES[0], "msg-1", now=T0)
+            return bool(repo.inbox.remember(NODES[0], ["msg-1"], now=T0))
 
     assert sorted(run_together(receive, receive, receive, receive)) == [False, False, False, True]

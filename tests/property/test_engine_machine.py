@@ -17,6 +17,7 @@ from engine_fixtures import (
     COMMUNE,
     DISTRICT,
     GOVERNMENT_OFFICE,
+    KEEP_SENT,
     PROVINCE,
     event_kinds,
     make_network,
@@ -61,7 +62,9 @@ class EngineMachine(RuleBasedStateMachine):
         """The network, and a wire that may duplicate and reorder what it carries."""
         faults = FaultPlan(duplicate=0.3, reorder=0.7) if faulty else None
         self.broker = MemoryBroker(clock=self.clock.time, faults=faults, rng=random.Random(seed))
-        self.net = make_network(sqlite_url(self.folder), policy=policy, clock=self.clock, broker=self.broker)
+        self.net = make_network(
+            sqlite_url(self.folder), policy=policy, clock=self.clock, broker=self.broker, settings=KEEP_SENT
+        )
         self.wire = MemoryTransport(self.broker)  # a second connection, for re-delivering raw copies
 
     def teardown(self) -> None:
@@ -188,7 +191,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _events(self) -> int:
         with self.net.ctx.store.snapshot() as repo:
-            return repo.count_events()
+            return repo.count("events")
 
 
 EngineMachine.TestCase.settings = settings(

@@ -65,9 +65,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def other_event(self, data: st.DataObject) -> None:
         event = data.draw(st.sampled_from([*self.lifecycle.events, "teleport"]))
-        budget = data.draw(st.integers(1, 4))
-        attempts = data.draw(st.integers(1, 5))
-        self._fire(event, attempts=attempts, budget=budget)
+        self._fire(event, spent=data.draw(st.booleans()))
 
     @precondition(lambda self: self.lifecycle is DELIVERY)
     @invariant()

@@ -71,9 +71,10 @@ def test_outage_and_loss_are_accounted_for() -> None:
     )
     r = simulate(scenario, fidelity="full").report
     assert accounted(r)
-    assert r["dead_lettered"] > 0  # everything for district 51 dies: two attempts within the outage
-    assert r["send_failures"] > 0 and r["delivered"] < r["deliveries"]
-    assert r["statuses"].get("dead", 0) == r["dead_lettered"]
+    # district 51 is down for 40 h: its documents wait (an outage spends no retry budget) and arrive after it
+    assert r["dead_lettered"] == 0 and r["statuses"].get("dead", 0) == 0
+    assert r["send_failures"] > 0 and r["lost_messages"] > 0
+    assert r["latency"]["delivery"]["province→district"]["max"] > 20 * 3600
 
 
 def test_silent_loss_is_reported_as_lost() -> None:
@@ -88,7 +89,7 @@ def test_an_outage_delays_but_loses_nothing_when_the_budget_outlasts_it() -> Non
     )
     r = simulate(scenario, fidelity="full").report
     assert r["delivered"] == r["deliveries"] and accounted(r)
-    assert r["latency"]["delivery"]["province→district"]["max"] > 3600  # someone waited for the district
+    assert r["latency"]["delivery"]["province→district"]["max"] > 1800  # someone waited for the district
 
 
 def test_pull_mode_waits_for_the_poll() -> None:

@@ -18,6 +18,7 @@ from docflow.domain.lifecycle.tables import (
     AMENDMENT_ORDER,
     AMENDMENT_ROWS,
     AMENDMENT_TERMINAL,
+    CLERK_ACTIONS,
     DELIVERY_ORDER,
     DELIVERY_ROWS,
     DELIVERY_STATUS_STAGES,
@@ -41,6 +42,7 @@ from docflow.errors import LifecycleError
 __all__ = [
     "AMENDMENT",
     "AMENDMENT_EFFECTS",
+    "CLERK_ACTIONS",
     "DELIVERY",
     "DOSSIER",
     "INBOUND",

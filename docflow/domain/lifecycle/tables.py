@@ -11,8 +11,8 @@ DELIVERY — the sender's view of one document sent to one recipient::
 
     queued ─send─► sent ─arrive(01)─► arrived ─accept(03)─► accepted ─assign(04)─► assigned ─process(05)─►
     processing ─complete(06)─► completed          arrived ─reject(02)─► rejected
-    queued|sent|retrying ─fail─► retrying  while attempts < budget      retrying ─resend─► sent
-    queued|sent|retrying ─fail─► dead      once attempts >= budget
+    queued|sent|retrying ─fail─► retrying  while a retry budget is left   retrying ─resend─► sent
+    queued|sent|retrying ─fail─► dead      once both budgets are spent    dead ─revive─► retrying (an operator)
     sent … processing ─revoke | replace─► revoked | replaced      sent … processing ─update─► (stays)
 
   Statuses travel over an unordered at-least-once transport, so the status events are not one-step moves
@@ -21,11 +21,12 @@ DELIVERY — the sender's view of one document sent to one recipient::
 
   * *t* is ahead of *s* (s is behind t)  → move to *t*, skipping stages (05 before 03 goes to processing);
   * *t* is *s* or behind it               → legal, state kept (a duplicate, or 01 after 06);
-  * otherwise (a conflict: 03 after 02, anything after ``dead``, 06 after ``revoked``) → illegal.
+  * otherwise (a conflict: 03 after 02, 06 after ``revoked``) → illegal.
 
   ``revoked`` and ``replaced`` sit after ``processing``: a receiver may have sent 01–05 before it agreed,
-  and those late statuses are kept as no-ops, while 02 or 06 after an agreed recall are conflicts.  Nothing
-  is behind ``dead`` but the in-flight stages, so any status after ``dead`` is reported, not swallowed.
+  and those late statuses are kept as no-ops, while 02 or 06 after an agreed recall are conflicts.  ``retrying``
+  and ``dead`` stand level with ``sent`` (an operator may revive a dead delivery), and a status after ``dead``
+  moves it forward: the document did get through after all (a later copy, or a 01 that outlived its hop).
 
   Recall is NOT a DELIVERY state: a recall / update / replacement is its own AMENDMENT record, and the
   delivery keeps moving with the statuses that still arrive meanwhile (a "recall pending" delivery is one
@@ -44,7 +45,7 @@ recipient: ``requested`` ─agree(15)─► ``agreed`` | ─refuse(16)─► ``r
 15 after 16 (or the reverse) is illegal.  ``14`` is already read as 15 by ``StatusCode.parse``.  A renewed
 request after a refusal is a new amendment record.
 
-Terminal states (no row leaves them): DELIVERY completed, rejected, dead, revoked, replaced; INBOUND
+Terminal states (no row leaves them): DELIVERY completed, rejected, revoked, replaced; INBOUND
 completed, rejected, revoked, replaced; AMENDMENT agreed, refused.  They only accept the same-or-behind
 no-ops listed above.
 
@@ -125,13 +126,14 @@ class Row(NamedTuple):
     guard: Guard | None = None
 
 
-def _within_budget(context: Mapping[str, object]) -> bool:
-    return context["attempts"] < context["budget"]  # type: ignore[operator]
+def _budget_left(context: Mapping[str, object]) -> bool:
+    return not context["spent"]
 
 
-#: ``attempts`` counts the send attempts made so far, the failed one included; ``budget`` is the most allowed.
-WITHIN_BUDGET: Final = Guard("attempts below budget", ("attempts", "budget"), _within_budget)
-BUDGET_SPENT: Final = Guard("budget spent", ("attempts", "budget"), lambda context: not _within_budget(context))
+#: ``spent`` says whether the retry budgets (attempts and time, ``docflow.domain.retry.RetryPolicy.spent``)
+#: are used up for the failed message.
+WITHIN_BUDGET: Final = Guard("budget left", ("spent",), _budget_left)
+BUDGET_SPENT: Final = Guard("budget spent", ("spent",), lambda context: bool(context["spent"]))
 
 #: The event each status code fires when it is received (01–06 on DELIVERY, 13/15/16 on AMENDMENT).
 STATUS_EVENTS: Final[Mapping[StatusCode, str]] = {
@@ -144,6 +146,15 @@ STATUS_EVENTS: Final[Mapping[StatusCode, str]] = {
     StatusCode.RECALLED: "request",
     StatusCode.AGREED: "agree",
     StatusCode.REFUSED: "refuse",
+}
+
+#: A clerk's action on a received document -> (INBOUND event, status code sent back to the sender).
+CLERK_ACTIONS: Final[Mapping[str, tuple[str, StatusCode]]] = {
+    "accept": ("accept", StatusCode.ACCEPTED),
+    "reject": ("reject", StatusCode.REJECTED),
+    "assign": ("assign", StatusCode.ASSIGNED),
+    "start": ("process", StatusCode.PROCESSING),
+    "complete": ("complete", StatusCode.COMPLETED),
 }
 
 #: The event fired on DELIVERY and INBOUND once an amendment of this business type is agreed.
@@ -160,8 +171,8 @@ D = DeliveryState
 DELIVERY_ORDER: Final[Mapping[DeliveryState, tuple[DeliveryState, ...]]] = {
     D.SENT: (D.QUEUED,),
     D.RETRYING: (D.QUEUED,),
-    D.DEAD: (D.SENT, D.RETRYING),
-    D.ARRIVED: (D.SENT, D.RETRYING),
+    D.DEAD: (D.QUEUED,),
+    D.ARRIVED: (D.SENT, D.RETRYING, D.DEAD),
     D.ACCEPTED: (D.ARRIVED,),
     D.REJECTED: (D.ARRIVED,),
     D.ASSIGNED: (D.ACCEPTED,),
@@ -190,13 +201,14 @@ DELIVERY_ROWS: Final[tuple[Row, ...]] = (
     Row("fail", _IN_FLIGHT, D.RETRYING, WITHIN_BUDGET),
     Row("fail", _IN_FLIGHT, D.DEAD, BUDGET_SPENT),
     Row("resend", (D.RETRYING,), D.SENT),
+    Row("revive", (D.DEAD,), D.RETRYING),
     Row("revoke", _RECALLABLE, D.REVOKED),
     Row("revoke", (D.REVOKED,), STAY),
     Row("replace", _RECALLABLE, D.REPLACED),
     Row("replace", (D.REPLACED,), STAY),
     Row("update", _RECALLABLE, STAY),
 )
-DELIVERY_TERMINAL: Final = frozenset({D.COMPLETED, D.REJECTED, D.DEAD, D.REVOKED, D.REPLACED})
+DELIVERY_TERMINAL: Final = frozenset({D.COMPLETED, D.REJECTED, D.REVOKED, D.REPLACED})
 
 # --- INBOUND -------------------------------------------------------------------------------------------
 I = InboundState  # noqa: E741 - a one-letter table alias, like D and A

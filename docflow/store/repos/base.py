@@ -1,0 +1,60 @@
+"""What every table repository shares: the connection, the dialect and the mapping of driver errors.
+
+Driver errors become ``StoreError`` (``DuplicateError`` for a unique key) at this boundary.  Text that
+PostgreSQL cannot store (NUL characters) is made visible instead of failing the unit of work (``safe_text``).
+Imports SQLAlchemy Core and ``docflow.errors`` only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from docflow.errors import DuplicateError, StoreError
+
+
+class TableRepo:
+    """Statements of one table on one connection (no state kept between calls)."""
+
+    __slots__ = ("conn", "dialect")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    def run(self, stmt: Any, params: Any = None, *, what: str) -> Any:
+        try:
+            return self.conn.execute(stmt, params)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise DuplicateError(f"{what}: already stored ({exc.orig})") from exc
+            raise StoreError(f"{what}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{what}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+def naive(at: datetime) -> datetime:
+    """Aware timestamps become naive local time, the convention of the whole store."""
+    return at if at.tzinfo is None else at.astimezone().replace(tzinfo=None)
+
+
+def safe_text(text: str) -> str:
+    """``text`` with NUL characters written as ``\\x00`` (PostgreSQL text cannot hold them)."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+def as_row(record: Any) -> dict[str, Any]:
+    """A record's fields as a parameter dict (``id`` left out when unset)."""
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    if row.get("id", 0) is None:
+        del row["id"]
+    return row

@@ -1,0 +1,107 @@
+"""The ``events`` table and ``chain_heads``: each node's append-only, hash-chained audit log.
+
+How an event is hashed (and checked) is ``docflow.store.audit``; this module appends and reads.
+Imports SQLAlchemy Core and this package only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from docflow.store.audit import GENESIS, canonical_json, detail_of, event_hash
+from docflow.store.records import Event
+from docflow.store.repos.base import TableRepo, naive, safe_text
+from docflow.store.tables import chain_heads, events
+
+_ADD = events.insert()
+_NEW_HEAD = {
+    "sqlite": sqlite.insert(chain_heads).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(chain_heads).on_conflict_do_nothing(),
+}
+_HEADS_FOR_UPDATE = (
+    select(chain_heads.c.node, chain_heads.c.seq, chain_heads.c.hash)
+    .where(chain_heads.c.node.in_(bindparam("ns", expanding=True)))
+    .order_by(chain_heads.c.node)
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(chain_heads).where(chain_heads.c.node == bindparam("n")).values(seq=bindparam("s"), hash=bindparam("h"))
+)
+_OF_DOCUMENT = select(events).where(events.c.document_id == bindparam("k_doc")).order_by(events.c.id)
+_OF_DOCUMENT_AT = (
+    select(events)
+    .where(events.c.document_id == bindparam("k_doc"), events.c.node == bindparam("k_node"))
+    .order_by(events.c.id)
+)
+
+
+class EventRepo(TableRepo):
+    __slots__ = ()
+
+    def _lock_heads(self, nodes: list[str]) -> dict[str, tuple[int, str]]:
+        """Lock the chain heads of ``nodes`` (sorted: no deadlock between writers), creating missing ones."""
+        found = {
+            row.node: (int(row.seq), str(row.hash))
+            for row in self.run(_HEADS_FOR_UPDATE, {"ns": nodes}, what="lock chain heads")
+        }
+        missing = [n for n in nodes if n not in found]
+        if missing:
+            self.run(_NEW_HEAD[self.dialect], [{"node": n, "seq": 0, "hash": GENESIS} for n in missing], what="heads")
+            for row in self.run(_HEADS_FOR_UPDATE, {"ns": missing}, what="lock chain heads"):
+                found[row.node] = (int(row.seq), str(row.hash))
+        return found
+
+    def append(self, rows: Iterable[Event]) -> int:
+        """Append events to their nodes' chains (heads locked in node order) in a few statements; return how many."""
+        by_node: dict[str, list[Event]] = {}
+        for record in rows:
+            by_node.setdefault(record.node, []).append(record)
+        if not by_node:
+            return 0
+        nodes = sorted(by_node)
+        heads = self._lock_heads(nodes)
+        batch = []
+        moves = []
+        for node in nodes:
+            seq, prev = heads[node]
+            for record in by_node[node]:
+                seq += 1
+                at = naive(record.at)
+                detail = canonical_json(dict(record.detail))
+                document_id, party = safe_text(record.document_id), safe_text(record.recipient)
+                digest = event_hash(prev, node, seq, at, record.kind, document_id, party, record.status, detail)
+                batch.append(
+                    {
+                        "node": node,
+                        "seq": seq,
+                        "at": at,
+                        "kind": record.kind,
+                        "document_id": document_id,
+                        "recipient": party,
+                        "status": record.status,
+                        "detail": detail,
+                        "prev_hash": prev,
+                        "hash": digest,
+                    }
+                )
+                prev = digest
+            moves.append({"n": node, "s": seq, "h": prev})
+        self.run(_ADD, batch, what="append events")
+        self.run(_MOVE_HEAD, moves, what="move chain heads")
+        return len(batch)
+
+    def of_document(self, document_id: str, node: str | None = None) -> list[Event]:
+        """The events about one document (of one node, or all), in the order they were appended."""
+        if node is None:
+            rows = self.run(_OF_DOCUMENT, {"k_doc": document_id}, what="events of a document")
+        else:
+            rows = self.run(_OF_DOCUMENT_AT, {"k_doc": document_id, "k_node": node}, what="events of a document")
+        out = []
+        for row in rows:
+            fields = dict(row._mapping)
+            fields["detail"] = detail_of(fields["detail"])
+            out.append(Event(**fields))
+        return out

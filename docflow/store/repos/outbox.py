@@ -1,0 +1,151 @@
+"""The ``outbox`` table: messages a node has queued, until the transport has taken them.
+
+Rows are claimed with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several relays share an outbox
+without sending a row twice at once.  A row the transport took is deleted (or, with a retention period,
+kept with ``sent_at`` until ``prune``); a row given up keeps ``dead_at`` until an operator revives or purges
+it.  A document sent by its origin names its ``documents`` row instead of copying the bytes.
+Imports SQLAlchemy Core and this package only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, or_, select, update
+
+from docflow.store.records import OutboxMessage
+from docflow.store.repos.base import TableRepo, as_row
+from docflow.store.tables import documents, outbox
+
+_ENQUEUE = outbox.insert()
+_WAITING = (outbox.c.sent_at.is_(None), outbox.c.dead_at.is_(None))
+_DUE = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("c_now"))
+_COLUMNS = [c for c in outbox.c if c.name != "body"]
+_CLAIM_SELECT = (
+    select(*_COLUMNS, func.coalesce(outbox.c.body, documents.c.envelope).label("body"))
+    .select_from(outbox.outerjoin(documents, documents.c.id == outbox.c.document_row))
+    .where(outbox.c.node == bindparam("c_node"), *_WAITING, _DUE)
+    .order_by(outbox.c.id)
+    .limit(bindparam("c_limit"))
+)
+# SQLite has no row locks (its write lock serialises relays); PostgreSQL skips rows another relay is claiming.
+_CLAIM = {"sqlite": _CLAIM_SELECT, "postgresql": _CLAIM_SELECT.with_for_update(skip_locked=True, of=outbox)}
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("until"))
+)
+_BY_MESSAGE = outbox.c.message_id.in_(bindparam("mids", expanding=True))
+_DELETE_SENT = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_(None))
+_MARK_SENT = update(outbox).where(_BY_MESSAGE, *_WAITING).values(sent_at=bindparam("now"))
+_RETRY = update(outbox).where(_BY_MESSAGE, *_WAITING).values(next_attempt_at=bindparam("at"), attempts=bindparam("n"))
+_GIVE_UP = update(outbox).where(_BY_MESSAGE, *_WAITING).values(dead_at=bindparam("now"), next_attempt_at=None)
+_REVIVE = (
+    update(outbox)
+    .where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
+    .values(dead_at=None, attempts=0, next_attempt_at=None, created_at=bindparam("now"))
+)
+_PURGE = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
+_PRUNE = delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < bindparam("before"))
+_NODES_DUE = select(outbox.c.node).where(*_WAITING, _DUE).distinct().order_by(outbox.c.node)
+_NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(*_WAITING)
+_DEAD = select(*_COLUMNS, func.coalesce(outbox.c.body, documents.c.envelope).label("body")).select_from(
+    outbox.outerjoin(documents, documents.c.id == outbox.c.document_row)
+)
+
+
+def _record(row: Any) -> OutboxMessage:
+    fields = dict(row._mapping)
+    fields["headers"] = json.loads(fields["headers"] or "{}")
+    fields["body"] = fields["body"] or b""
+    return OutboxMessage(**fields)
+
+
+class OutboxRepo(TableRepo):
+    __slots__ = ()
+
+    def enqueue(self, rows: Iterable[OutboxMessage]) -> int:
+        """Queue messages in one batch; ``DuplicateError`` if a ``message_id`` is already queued."""
+        batch = []
+        for record in rows:
+            row = as_row(record)
+            row["headers"] = json.dumps(dict(record.headers), ensure_ascii=False, sort_keys=True)
+            if record.document_row is not None:
+                row["body"] = None  # the bytes are the stored document's
+            batch.append(row)
+        if batch:
+            self.run(_ENQUEUE, batch, what="enqueue")
+        return len(batch)
+
+    def claim(
+        self, node: str, *, limit: int, now: datetime, lease: timedelta = timedelta(seconds=60)
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` due messages of ``node`` in queue order, counting an attempt and leasing them
+        until ``now + lease`` (then they are due again unless marked sent, retried or given up)."""
+        params = {"c_node": node, "c_now": now, "c_limit": limit}
+        claimed = [_record(row) for row in self.run(_CLAIM[self.dialect], params, what="claim outbox")]
+        if not claimed:
+            return []
+        until = now + lease
+        self.run(_LEASE, {"ids": [row.id for row in claimed], "until": until}, what="lease outbox")
+        return [_leased(row, until) for row in claimed]
+
+    def sent(self, message_ids: Sequence[str], now: datetime, *, keep: bool = False) -> int:
+        """The transport took these messages: delete them (or mark them sent when ``keep``)."""
+        if not message_ids:
+            return 0
+        if keep:
+            return int(self.run(_MARK_SENT, {"mids": list(message_ids), "now": now}, what="mark sent").rowcount)
+        return int(self.run(_DELETE_SENT, {"mids": list(message_ids)}, what="drop sent").rowcount)
+
+    def retry(self, message_ids: Sequence[str], at: datetime, *, attempts: int) -> int:
+        """Make waiting messages due again at ``at`` with ``attempts`` counted."""
+        if not message_ids:
+            return 0
+        params = {"mids": list(message_ids), "at": at, "n": attempts}
+        return int(self.run(_RETRY, params, what="retry later").rowcount)
+
+    def give_up(self, message_ids: Sequence[str], now: datetime) -> int:
+        if not message_ids:
+            return 0
+        return int(self.run(_GIVE_UP, {"mids": list(message_ids), "now": now}, what="give up").rowcount)
+
+    def dead(self, node: str | None = None, document: str | None = None) -> list[OutboxMessage]:
+        """Given-up messages (of ``node``, about ``document``), oldest first."""
+        stmt = _DEAD.where(outbox.c.dead_at.is_not(None)).order_by(outbox.c.id)
+        if node is not None:
+            stmt = stmt.where(outbox.c.node == node)
+        rows = [_record(row) for row in self.run(stmt, what="dead messages")]
+        return [r for r in rows if document is None or r.headers.get("document") == document]
+
+    def revive(self, message_ids: Sequence[str], now: datetime) -> int:
+        """Queue given-up messages again, due at once with a fresh budget."""
+        if not message_ids:
+            return 0
+        return int(self.run(_REVIVE, {"mids": list(message_ids), "now": now}, what="revive").rowcount)
+
+    def purge(self, message_ids: Sequence[str]) -> int:
+        """Delete given-up messages for good."""
+        if not message_ids:
+            return 0
+        return int(self.run(_PURGE, {"mids": list(message_ids)}, what="purge").rowcount)
+
+    def prune(self, before: datetime) -> int:
+        """Delete messages kept after sending (a retention period) that were sent before ``before``."""
+        return int(self.run(_PRUNE, {"before": before}, what="prune outbox").rowcount)
+
+    def nodes_due(self, now: datetime) -> list[str]:
+        """Nodes holding waiting messages that are due at ``now``."""
+        return [row[0] for row in self.run(_NODES_DUE, {"c_now": now}, what="due outboxes")]
+
+    def next_due(self) -> datetime | None:
+        """When the earliest waiting message (lease or back-off) falls due, if any."""
+        return self.run(_NEXT_DUE, what="next due").scalar()
+
+
+def _leased(row: OutboxMessage, until: datetime) -> OutboxMessage:
+    return replace(row, attempts=row.attempts + 1, next_attempt_at=until)
