@@ -99,6 +99,7 @@ class AmqpTransport(TransportBase):
         self._generation = 0  # receipts of an older connection are stale
         self._declared: set[str] = set()
         self._held: dict[int, tuple[str, float]] = {}  # delivery tag -> (node, deadline)
+        self._cancels: list[Callable[[], None]] = []  # the deadlines armed for the call in progress
         self._closed = False
 
     @classmethod
@@ -120,9 +121,9 @@ class AmqpTransport(TransportBase):
             self._drop()
             connection = pika.BlockingConnection(self._params)  # bounded by socket_timeout and stack_timeout
             self._connection = connection
-            with _deadline(connection, self.timeouts.send):
-                channel = connection.channel()
-                channel.confirm_delivery()
+            self._cancels.append(_set_deadline(connection, self.timeouts.send))  # the rest of this call too
+            channel = connection.channel()
+            channel.confirm_delivery()
             self._channel = channel
             self._generation += 1
         return self._channel
@@ -140,9 +141,9 @@ class AmqpTransport(TransportBase):
     def _mapped(self, doing: str, node: str | None = None) -> Iterator[None]:
         """Map pika's errors to docflow's, bound the call by the send timeout, and reconnect on the next call
         after any error."""
+        self._cancels.append(_set_deadline(self._connection, self.timeouts.send))
         try:
-            with _deadline(self._connection, self.timeouts.send):
-                yield
+            yield
         except (_CallTimeout, pex.ConnectionBlockedTimeout, AMQPConnectorStackTimeout) as exc:
             self._drop()
             raise TransportTimeoutError(f"AMQP broker did not answer while {doing}: {exc}", node=node) from exc
@@ -155,6 +156,10 @@ class AmqpTransport(TransportBase):
         except pex.AMQPError as exc:
             self._drop()
             raise TransportError(f"AMQP error while {doing}: {exc!r}", node=node) from exc
+        finally:
+            cancels, self._cancels = self._cancels, []
+            for cancel in cancels:
+                cancel()
 
     def _declare(self, channel: BlockingChannel, node: str) -> Any:
         name, dead = self.queue_name(node), self.dead_queue_name(node)
@@ -282,30 +287,43 @@ class _CallTimeout(pex.AMQPConnectionError):  # type: ignore[misc]
     """The broker did not answer a call within its deadline; the connection was aborted."""
 
 
-@contextmanager
-def _deadline(connection: pika.BlockingConnection | None, seconds: float) -> Iterator[None]:
-    """Abort ``connection`` if the block has not finished within ``seconds``.
+def _set_deadline(connection: pika.BlockingConnection | None, seconds: float) -> Callable[[], None]:
+    """Abort ``connection`` unless the returned canceller is called within ``seconds``.
 
     The blocking adapter's public ``call_later`` fires only inside ``process_data_events``, never while a
     publish waits for its confirm; so the timer is set on the I/O loop underneath (``_adapter_call_later``)
     and aborts the stream as pika's heartbeat checker does (``_terminate_stream``).  The waiting call then
-    raises ``_CallTimeout``.  Only these two private calls of pika are used, here and nowhere else.
+    raises ``_CallTimeout``.  Only these private calls of pika are used, here and nowhere else.
     """
     impl = getattr(connection, "_impl", None)
     if connection is None or impl is None or not connection.is_open:
-        yield
-        return
+        return _nothing
 
     def abort() -> None:
         if impl.is_open:
             impl._terminate_stream(_CallTimeout(f"no answer from the broker within {seconds:g} s"))
 
     timer = impl._adapter_call_later(seconds, abort)
+
+    def cancel() -> None:
+        with suppress(Exception):
+            impl._adapter_remove_timeout(timer)
+
+    return cancel
+
+
+def _nothing() -> None:
+    return None
+
+
+@contextmanager
+def _deadline(connection: pika.BlockingConnection | None, seconds: float) -> Iterator[None]:
+    """Abort ``connection`` if the block has not finished within ``seconds`` (see ``_set_deadline``)."""
+    cancel = _set_deadline(connection, seconds)
     try:
         yield
     finally:
-        with suppress(Exception):
-            impl._adapter_remove_timeout(timer)
+        cancel()
 
 
 def _to_message(properties: pika.BasicProperties, body: bytes, node: str) -> Message:

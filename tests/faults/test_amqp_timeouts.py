@@ -125,3 +125,23 @@ def test_a_killed_proxy_is_an_unavailable_broker_at_once(amqp_url, broker, prefi
     error, _ = timed(lambda: transport.send(msg(3)))  # nothing listens any more: refused, still ours
     assert isinstance(error, DocflowError), error
     transport.close()
+
+
+def test_a_broker_freezing_just_after_the_connection_opened_is_still_bounded(amqp_url, broker, prefix, monkeypatch):
+    with ProxyProcess(broker) as proxy:
+        transport = AmqpTransport(through(amqp_url, proxy.port), queue_prefix=prefix, timeouts=FAST)
+        declare = transport._declare
+
+        def freeze_then_declare(channel: object, node: str) -> object:
+            proxy.freeze()  # the call that opened the connection goes on to declare the queue: it must not hang
+            return declare(channel, node)
+
+        monkeypatch.setattr(transport, "_declare", freeze_then_declare)
+        error, took = timed(lambda: transport.send(msg(1)))
+        assert isinstance(error, TransportTimeoutError), error
+        assert took <= FAST.connect + FAST.send + SLACK
+        proxy.resume()
+        monkeypatch.undo()
+        transport.send(msg(2))
+        assert [d.message.message_id for d in transport.receive(NODE)] == ["T-2"]
+        transport.close()
