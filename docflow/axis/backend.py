@@ -77,6 +77,7 @@ class AxisBackend:
         self.upstream = upstream  # a provincial hub's client of the axis above it
         #: The system packages pulled from the upstream axis are accepted as (it may relay for any agency).
         self.upstream_system = System(f"upstream:{node}", "", frozenset({"*"}))
+        self._lock = threading.RLock()
         self._pump_stop = threading.Event()
         self._pump: threading.Thread | None = None
 
@@ -94,7 +95,6 @@ class AxisBackend:
 
         self._pump = threading.Thread(target=pump, name="docflow-axis-pump", daemon=True)
         self._pump.start()
-        self._lock = threading.RLock()
 
     @classmethod
     def open(
