@@ -57,6 +57,10 @@ class Tree(Protocol):
         """The tree path from ``a`` up to the lowest common ancestor and down to ``b``, both included."""
         ...
 
+    def __contains__(self, code: object) -> bool:
+        """Whether ``code`` is an agency of the tree."""
+        ...
+
 
 def province_number(code: OrganId) -> int | None:
     """The province a code belongs to (its level-1 number for H and A codes), or None for central bodies."""
@@ -149,6 +153,8 @@ def plan_route(tree: Tree | None, sender: OrganId, recipient: OrganId, policy: R
     if sender == recipient:
         raise RegistryError(f"{sender} cannot send a document to itself")
     if policy is RoutingPolicy.DIRECT:
+        if tree is not None and recipient not in tree:  # nobody else could ever deliver it
+            raise RegistryError(f"{recipient} is not in the registry: a direct route cannot reach it")
         return Route(policy, (sender, recipient))
     if policy is RoutingPolicy.HIERARCHICAL:
         if tree is None:

@@ -20,7 +20,7 @@ from typing import Any
 from docflow.domain.envelope import Business, BusinessDocType, Code, DocumentType, Envelope, Priority
 from docflow.domain.events import DomainEvent, from_record, record
 from docflow.domain.ids import OrganId, organ_id
-from docflow.errors import DocflowError, TransportUnavailableError
+from docflow.errors import DocflowError, StoreTimeoutError, TransportUnavailableError
 from docflow.services.context import Context
 from docflow.services.drain import claim, drain
 from docflow.services.operations import act, amend, answer, draft, recall, send
@@ -200,21 +200,29 @@ class Network:
         (a driver that knows nothing fell due may skip that query).  ``settle`` records the last sends before
         returning; a driver that calls again soon may leave successful sends to be recorded by its next unit
         of work (failures are always recorded at once, so retries are scheduled).  A transport that is down is
-        not an error here: the round stops, ``Activity.unavailable`` says so and the work waits in the store
-        and the queues for the next call."""
+        not an error here, nor is a database that did not answer in time: the round stops,
+        ``Activity.unavailable`` says so and the work waits in the store and the queues for the next call."""
         total = Activity()
-        if wake:
-            self.wake()
-        for _ in range(max_rounds):
-            activity = self.step()
-            if activity.moved == 0 and activity.dead == 0 and (settle or self._failed):
-                activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
-            total.add(activity)
-            if (activity.moved == 0 and activity.dead == 0) or (activity.unavailable and activity.sent == 0):
-                if activity.unavailable:
-                    self.settle()
-                return total
+        try:
+            if wake:
+                self.wake()
+            for _ in range(max_rounds):
+                activity = self._round(settle)
+                total.add(activity)
+                if (activity.moved == 0 and activity.dead == 0) or (activity.unavailable and activity.sent == 0):
+                    return total
+        except StoreTimeoutError:  # the database did not answer in time: nothing was committed, try later
+            total.unavailable += 1
+            return total
         raise DocflowError(f"network still busy after {max_rounds} rounds")
+
+    def _round(self, settle: bool) -> Activity:
+        activity = self.step()
+        if activity.moved == 0 and activity.dead == 0 and (settle or self._failed):
+            activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
+        elif activity.unavailable and activity.sent == 0:
+            self.settle()
+        return activity
 
     def recover(self, nodes: Iterable[str] | None = None) -> None:
         """After a restart: find the outboxes with unsent rows and the queues with messages."""

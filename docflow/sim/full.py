@@ -13,6 +13,7 @@ Must not import lxml or sqlalchemy (the engine does that behind ``build_network`
 from __future__ import annotations
 
 import heapq
+import os
 import tempfile
 from collections.abc import Callable, Generator
 from typing import Any
@@ -33,6 +34,8 @@ from docflow.sim.traffic import Dispatch
 from docflow.sim.transport import LinkModel, SimTransport
 
 Arrived = Callable[[str, str], None]
+#: Where the store keeps its audit keys (``docflow.store.audit_keys``); named here so that sim imports no store.
+AUDIT_KEYS_VAR = "DOCFLOW_AUDIT_KEYS"
 
 
 class EngineFabric:
@@ -47,9 +50,13 @@ class EngineFabric:
         self.link = LinkModel.of(scenario, seed, "link")
         self.transport = SimTransport(self.link, self.clock.time)
         self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._keys_before: str | None = None
         if db in ("", "sqlite://"):  # not kept: a file in a temporary folder, so memory stays flat
             self._folder = tempfile.TemporaryDirectory(prefix="docflow-sim-")
             db = f"sqlite:///{self._folder.name}/simulation.db"
+            # the audit keys of a throwaway store are thrown away with it (not one file per agency at home)
+            self._keys_before = os.environ.get(AUDIT_KEYS_VAR)
+            os.environ[AUDIT_KEYS_VAR] = f"{self._folder.name}/audit-keys"
         settings = Settings(
             retry_budget=scenario.network.retry_budget,
             retry_delay=scenario.network.retry_delay,
@@ -207,4 +214,8 @@ class EngineFabric:
         self.net.ctx.store.close()
         self.transport.close()
         if self._folder is not None:
+            if self._keys_before is None:
+                os.environ.pop(AUDIT_KEYS_VAR, None)
+            else:
+                os.environ[AUDIT_KEYS_VAR] = self._keys_before
             self._folder.cleanup()

@@ -30,6 +30,9 @@ _HEADS_FOR_UPDATE = (
 _MOVE_HEAD = (
     update(chain_heads).where(chain_heads.c.node == bindparam("n")).values(seq=bindparam("s"), hash=bindparam("h"))
 )
+#: (database, node) pairs whose chain head this process has seen (bounded: a country has ~13,000 nodes).
+_KNOWN_HEADS: set[tuple[str, str]] = set()
+_KNOWN_LIMIT = 100_000
 _OF_DOCUMENT = select(events).where(events.c.document_id == bindparam("k_doc")).order_by(events.c.id)
 _OF_DOCUMENT_AT = (
     select(events)
@@ -42,16 +45,26 @@ class EventRepo(TableRepo):
     __slots__ = ()
 
     def _lock_heads(self, nodes: list[str]) -> dict[str, tuple[int, str]]:
-        """Lock the chain heads of ``nodes`` (sorted: no deadlock between writers), creating missing ones."""
+        """Lock the chain heads of ``nodes`` (sorted: no deadlock between writers), creating missing ones first.
+
+        A head is created (``ON CONFLICT DO NOTHING``, in node order) before any head is locked, so two writers
+        that both create heads never hold one lock while waiting for another out of order; heads this process
+        has seen are not created again."""
+        where = self.conn.engine.url.render_as_string(hide_password=True)
+        unknown = [n for n in nodes if (where, n) not in _KNOWN_HEADS]
+        if unknown:
+            self.run(_NEW_HEAD[self.dialect], [{"node": n, "seq": 0, "hash": GENESIS} for n in unknown], what="heads")
         found = {
             row.node: (int(row.seq), str(row.hash))
             for row in self.run(_HEADS_FOR_UPDATE, {"ns": nodes}, what="lock chain heads")
         }
-        missing = [n for n in nodes if n not in found]
+        missing = [n for n in nodes if n not in found]  # a head deleted behind this process's back
         if missing:
             self.run(_NEW_HEAD[self.dialect], [{"node": n, "seq": 0, "hash": GENESIS} for n in missing], what="heads")
             for row in self.run(_HEADS_FOR_UPDATE, {"ns": missing}, what="lock chain heads"):
                 found[row.node] = (int(row.seq), str(row.hash))
+        if len(_KNOWN_HEADS) < _KNOWN_LIMIT:
+            _KNOWN_HEADS.update((where, n) for n in nodes)
         return found
 
     def append(self, rows: Iterable[Event]) -> int:
