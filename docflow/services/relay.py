@@ -152,7 +152,7 @@ def _fail(here: NodeWork, row: OutboxMessage, exc: TransportError, push: Push) -
                 spent = moved[1] is DeliveryState.DEAD
     error = str(exc)[:300]
     if spent:
-        repo.outbox.give_up([row.message_id], now)
+        repo.outbox.give_up(row.message_id, now, attempts=attempts)
         here.record(
             GaveUp(
                 here.node,

@@ -319,13 +319,12 @@ def test_sent_rows_kept_for_a_retention_period_are_pruned_later(store):
 def test_given_up_rows_wait_for_an_operator_to_revive_or_purge_them(store):
     with store.unit_of_work() as repo:
         repo.outbox.enqueue([message("m1", headers={"document": DOC}), message("m2"), message("m3", node=OTHER)])
-        assert repo.outbox.give_up(["m1", "m2", "m3"], at(5)) == 3
-        assert repo.outbox.give_up([], at(5)) == 0
+        assert [repo.outbox.give_up(m, at(5), attempts=4) for m in ("m1", "m2", "m3", "m1")] == [1, 1, 1, 0]
         assert repo.outbox.claim(NODE, limit=5, now=at(6), lease=timedelta(seconds=9)) == []
         assert repo.outbox.nodes_due(at(6)) == [] and repo.outbox.next_due() is None
         assert [m.message_id for m in repo.outbox.dead()] == ["m1", "m2", "m3"]
         assert [m.message_id for m in repo.outbox.dead(NODE, DOC)] == ["m1"]
-        assert all(m.dead_at == at(5) for m in repo.outbox.dead())
+        assert all(m.dead_at == at(5) and m.attempts == 4 for m in repo.outbox.dead())
         assert repo.outbox.revive(["m1"], at(7)) == 1
         assert repo.outbox.purge(["m2", "m1"]) == 1  # only given-up rows are purged
         assert repo.outbox.revive([], at(7)) == repo.outbox.purge([]) == 0

@@ -43,7 +43,11 @@ _BY_MESSAGE = outbox.c.message_id.in_(bindparam("mids", expanding=True))
 _DELETE_SENT = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_(None))
 _MARK_SENT = update(outbox).where(_BY_MESSAGE, *_WAITING).values(sent_at=bindparam("now"))
 _RETRY = update(outbox).where(_BY_MESSAGE, *_WAITING).values(next_attempt_at=bindparam("at"), attempts=bindparam("n"))
-_GIVE_UP = update(outbox).where(_BY_MESSAGE, *_WAITING).values(dead_at=bindparam("now"), next_attempt_at=None)
+_GIVE_UP = (
+    update(outbox)
+    .where(outbox.c.message_id == bindparam("mid"), *_WAITING)
+    .values(dead_at=bindparam("now"), next_attempt_at=None, attempts=bindparam("n"))
+)
 _REVIVE = (
     update(outbox)
     .where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
@@ -109,10 +113,10 @@ class OutboxRepo(TableRepo):
         params = {"mids": list(message_ids), "at": at, "n": attempts}
         return int(self.run(_RETRY, params, what="retry later").rowcount)
 
-    def give_up(self, message_ids: Sequence[str], now: datetime) -> int:
-        if not message_ids:
-            return 0
-        return int(self.run(_GIVE_UP, {"mids": list(message_ids), "now": now}, what="give up").rowcount)
+    def give_up(self, message_id: str, now: datetime, *, attempts: int) -> int:
+        """Give a waiting message up (after ``attempts`` refused attempts); it waits for an operator."""
+        params = {"mid": message_id, "now": now, "n": attempts}
+        return int(self.run(_GIVE_UP, params, what="give up").rowcount)
 
     def dead(self, node: str | None = None, document: str | None = None) -> list[OutboxMessage]:
         """Given-up messages (of ``node``, about ``document``), oldest first."""
