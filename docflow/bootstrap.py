@@ -13,11 +13,14 @@ from docflow.domain.registry import Registry
 from docflow.domain.routing import RoutingPolicy
 from docflow.domain.topologies import national, topology
 from docflow.domain.topologies import tien_giang_2017 as _tien_giang_2017
+from docflow.keys import KeyStore
 from docflow.services.context import Context, Settings
 from docflow.services.network import Network
+from docflow.services.trust import Signing
 from docflow.store import open_store
 from docflow.transports.base import Transport
 from docflow.transports.registry import open_transport
+from docflow.xml.signing import VerifyPolicy
 
 _WITH_HUBS = {"tien_giang_2017": _tien_giang_2017, "national": national}
 
@@ -40,8 +43,12 @@ def build_network(
     clock: Clock | None = None,
     settings: Settings | None = None,
     transport_options: dict[str, Any] | None = None,
+    keys: KeyStore | None = None,
+    verify: VerifyPolicy | None = None,
 ) -> Network:
-    """A ready ``Network``: store migrated, transport open, registry loaded."""
+    """A ready ``Network``: store migrated, transport open, registry loaded.  With ``keys``, documents are
+    signed on send by senders the key store holds a key for, and verified at their final recipient under
+    ``verify`` (default: ``VerifyPolicy()``, a signature required)."""
     chosen = policy if isinstance(policy, RoutingPolicy) else RoutingPolicy.parse(policy)
     clock = clock or WallClock()
     tree = load_topology(registry, with_hubs=chosen is RoutingPolicy.HUB)
@@ -52,4 +59,6 @@ def build_network(
     ctx = Context(
         store=store, transport=transport, registry=tree, policy=chosen, clock=clock, settings=settings or Settings()
     )
+    if keys is not None:
+        ctx.signing = Signing(keys, verify if verify is not None else VerifyPolicy())
     return Network(ctx)

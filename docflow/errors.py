@@ -196,6 +196,11 @@ class UnknownSignerError(SignatureError):
     """No certificate is known for the sender named in the message."""
 
 
+class AuthorisationError(XMLError):
+    """A message its transport identity or its party may not send: a forged sender, a status from a
+    non-recipient, a recall from someone other than the document's sender; ``rule`` names the check."""
+
+
 class KeyStoreError(DocflowError):
     """An organisation's private key or certificate is missing, malformed or inconsistent."""
 

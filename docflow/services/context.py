@@ -21,6 +21,7 @@ from docflow.domain.ids import OrganId, organ_id
 from docflow.domain.registry import Registry
 from docflow.domain.retry import WORKING_DAY, RetryPolicy
 from docflow.domain.routing import NATIONAL_AXIS, Route, RoutingPolicy, plan_route, province_number
+from docflow.services.trust import Authorisation, Signing
 from docflow.store import Store
 from docflow.transports.base import Transport
 
@@ -41,6 +42,7 @@ class Settings:
     keep_sent: float = 0.0  # seconds a sent outbox row is kept (0: deleted once the transport took it)
     batch: int = 200  # messages taken from a queue or an outbox in one unit of work
     strict: bool = False  # semantic warnings count as errors at the final recipient
+    authorisation: Authorisation | None = None  # who may send what (docflow.services.trust); None: not checked
 
     @property
     def retry(self) -> RetryPolicy:
@@ -60,6 +62,7 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     bus: EventBus = field(default_factory=EventBus, repr=False)
     handoff: Handoff = field(default_factory=lambda: _handoff(), repr=False)
+    signing: Signing | None = None  # sign on send, verify at the final recipient (docflow.services.trust)
     _planned: Callable[[str, str], Route] = field(init=False, repr=False)
     _orgs: dict[str, Organization] = field(default_factory=dict, repr=False)
 

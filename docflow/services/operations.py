@@ -34,6 +34,7 @@ from docflow.domain.status import StatusCode
 from docflow.errors import RegistryError, ValidationError, Violation
 from docflow.services.context import Context
 from docflow.services.outgoing import document_routing, outbox_row, status_row
+from docflow.services.trust import sign
 from docflow.services.wire import MAX_DOCUMENT_ID
 from docflow.services.work import NodeWork, unit
 from docflow.store import Amendment, Delivery, Document, Repository
@@ -97,7 +98,7 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
         message = f"DocumentId is {len(document_id)} characters long, more than the {MAX_DOCUMENT_ID} docflow stores"
         path = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentId"
         raise ValidationError(message, violations=[Violation(message, path=path, rule="document-id-length")])
-    body = write_envelope(envelope)
+    body = sign(ctx, node, write_envelope(envelope))
     business = int(envelope.business.doc_type)
     recipients = [str(r.organ_id) for r in envelope.recipients]
     with unit(ctx) as work:

@@ -40,6 +40,7 @@ from docflow.domain.lifecycle import (
 from docflow.domain.status import StatusCode, StatusMessage
 from docflow.errors import DocflowError, TransportError, ValidationError, Violation, XMLError
 from docflow.services.outgoing import outbox_row, route_of, status_row
+from docflow.services.trust import admit, trusted_envelope
 from docflow.services.wire import EDOC, Routing
 from docflow.services.work import NodeWork, Work
 from docflow.store import Amendment, Document, Inbound
@@ -120,6 +121,7 @@ def _take(here: NodeWork, message: Message, routing: Routing, intake: Intake) ->
     expect = "document" if routing.kind == EDOC else "status"
     try:
         hop = read_hop(message.body, source=message.message_id, expect=expect)
+        admit(here, message, routing, hop)  # who may send what (docflow.services.trust)
         if routing.destination != node:
             _check_next_hop(here, routing)
             hop.stamp(node, here.now)
@@ -138,7 +140,7 @@ def _take(here: NodeWork, message: Message, routing: Routing, intake: Intake) ->
             intake.forwarded += 1
             return
         if routing.kind == EDOC:
-            _apply_document(here, routing, hop.envelope(strict=ctx.settings.strict), message.body)
+            _apply_document(here, routing, trusted_envelope(here, routing, hop), message.body)
         else:
             _apply_status(here, routing, hop.status(), intake)
         intake.applied += 1

@@ -19,10 +19,12 @@ from docflow.domain.dates import format_timestamp
 from docflow.domain.envelope import Envelope
 from docflow.domain.status import StatusMessage
 from docflow.errors import ValidationError
+from docflow.xml import signature_form as form
 from docflow.xml.edxml import FieldError, envelope_from_element, field_violation
 from docflow.xml.parser import parse_xml
 from docflow.xml.schemas import NS, message_kind, validate, validation_error
 from docflow.xml.semantic import check_envelope, locate_violations
+from docflow.xml.signing import CertificateLookup, VerifiedMessage, VerifyPolicy, verify_tree
 from docflow.xml.status_xml import status_from_element
 
 _P = "{" + NS + "}"
@@ -61,6 +63,32 @@ class Hop:
             trace_list.insert(0, entry)
         else:
             last.addnext(entry)
+
+    def sender(self) -> str:
+        """The OrganId the message names as its sender (``MessageHeader/From/OrganId``), or ``""``."""
+        header = self._header()
+        return form.sender_of(header) if header is not None else ""
+
+    def last_trace(self) -> str:
+        """The OrganId of the last ``TraceHeader`` (the node that passed the message on last), or ``""``."""
+        header = self._header()
+        trace_list = form.first_child(header, _P + "TraceHeaderList") if header is not None else None
+        last = ""
+        for entry in trace_list.iterchildren(_P + "TraceHeader") if trace_list is not None else ():
+            organ = entry.find(_P + "OrganId")
+            last = (organ.text or "").strip() if organ is not None else ""
+        return last
+
+    def verify(self, certificates: CertificateLookup, policy: VerifyPolicy) -> VerifiedMessage | None:
+        """The message's signature checked against its sender's certificate (``docflow.xml.signing``); the tree
+        is left unchanged.  ``SignatureError`` naming the rule broken; None only when unsigned and allowed."""
+        return verify_tree(self.root, certificates, policy=policy, source=self.source)
+
+    def _header(self) -> etree._Element | None:
+        header: etree._Element | None = self.root
+        for tag in _HEADER_PATH:
+            header = form.first_child(header, tag) if header is not None else None
+        return header
 
     def to_bytes(self) -> bytes:
         """The message as it leaves this node."""
