@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from docflow.store import Store, open_store
+from docflow.store.dossiers import DOSSIER_TABLES
 from docflow.store.engine import create_store_engine
 from docflow.store.tables import ALL_TABLES
 
@@ -56,7 +57,7 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
 
 def empty_postgres_store(url: str) -> Store:
     store = open_store(url, create=False)
-    names = ", ".join(t.name for t in ALL_TABLES)
+    names = ", ".join(t.name for t in (*ALL_TABLES, *DOSSIER_TABLES))
     with store.engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
     return store

@@ -244,6 +244,67 @@ class Quarantined(DomainEvent):
         return f"quarantined: {self.reason[:120]}"
 
 
+@dataclass(frozen=True, slots=True)
+class DossierOpened(DomainEvent):
+    """A desk took in a new one-stop dossier (``document_id`` is its MaHoSo) with its return date."""
+
+    procedure: str
+    channel: int
+    state: str
+    due_at: str = ""
+    kind: ClassVar[str] = "dossier-opened"
+    PARTY: ClassVar[str] = "node"
+
+    def describe(self) -> str:
+        due = f", due {self.due_at}" if self.due_at else ""
+        return f"dossier opened ({self.procedure}), {self.state}{due}"
+
+
+@dataclass(frozen=True, slots=True)
+class DossierHandedOver(DomainEvent):
+    """This agency handed a dossier to the agency of the next step (liên thông); ``rows`` is the length of
+    the history handed over, which names the hand-over."""
+
+    recipient: str
+    rows: int
+    step: int
+    kind: ClassVar[str] = "dossier-handed-over"
+    PARTY: ClassVar[str] = "recipient"
+
+    def describe(self) -> str:
+        return f"dossier handed over to {self.recipient} (step {self.step + 1}, {self.rows} history rows)"
+
+
+@dataclass(frozen=True, slots=True)
+class DossierReceived(DomainEvent):
+    """The agency a dossier was handed to stored its copy (a duplicate or older copy records nothing)."""
+
+    sender: str
+    rows: int
+    state: str
+    kind: ClassVar[str] = "dossier-received"
+    PARTY: ClassVar[str] = "sender"
+
+    def describe(self) -> str:
+        return f"dossier received from {self.sender} ({self.rows} history rows, {self.state})"
+
+
+@dataclass(frozen=True, slots=True)
+class DossierApologised(DomainEvent):
+    """The holder of a late dossier apologised with a new return date; ``letter`` is the DocumentId of the
+    apology letter sent to the desk ("" when the desk itself is late)."""
+
+    desk: str
+    new_due: str
+    letter: str = ""
+    kind: ClassVar[str] = "dossier-apologised"
+    PARTY: ClassVar[str] = "desk"
+
+    def describe(self) -> str:
+        sent = f", letter {self.letter} to {self.desk}" if self.letter else ""
+        return f"apology for a late dossier, new return date {self.new_due}{sent}"
+
+
 #: kind -> class: the one place where audit rows' kind text is read.
 KINDS: Mapping[str, type[DomainEvent]] = {
     cls.kind: cls
@@ -259,6 +320,10 @@ KINDS: Mapping[str, type[DomainEvent]] = {
         GaveUp,
         Revived,
         Quarantined,
+        DossierOpened,
+        DossierHandedOver,
+        DossierReceived,
+        DossierApologised,
     )
 }
 _BASE = frozenset({"node", "at", "document_id"})

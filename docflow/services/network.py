@@ -22,6 +22,7 @@ from docflow.domain.events import DomainEvent, from_record, record
 from docflow.domain.ids import OrganId, organ_id
 from docflow.errors import DocflowError, StoreTimeoutError, TransportUnavailableError
 from docflow.services.context import Context
+from docflow.services.dossiers import Dossiers
 from docflow.services.drain import claim, drain
 from docflow.services.operations import act, amend, answer, draft, recall, send
 from docflow.services.receiver import Intake
@@ -384,3 +385,8 @@ class Node:
     def amendments(self, document_id: str) -> list[Amendment]:
         with self.ctx.store.snapshot() as repo:
             return repo.amendments.for_document(self.code, document_id)
+
+    @property
+    def dossiers(self) -> Dossiers:
+        """This agency's one-stop desk: its copies of dossiers and its clerks' actions on them."""
+        return Dossiers(self.ctx, self.code)

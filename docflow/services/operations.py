@@ -10,7 +10,8 @@ Must not import a concrete transport, lxml or sqlalchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 
@@ -88,9 +89,10 @@ def draft(
     )
 
 
-def send(ctx: Context, node: str, envelope: Envelope) -> str:
+def send(ctx: Context, node: str, envelope: Envelope, *, within: NodeWork | None = None) -> str:
     """Store ``envelope`` once and queue one delivery per recipient (the outbox rows name the stored
-    document instead of copying it); return its DocumentId."""
+    document instead of copying it); return its DocumentId.  ``within``: in that open unit of work of
+    ``node`` (with the change the document belongs to), not in a unit of its own."""
     if str(envelope.sender.organ_id) != node:
         raise RegistryError(f"{node} cannot send a document whose From is {envelope.sender.organ_id}")
     document_id = envelope.document_id
@@ -101,9 +103,8 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
     body = sign(ctx, node, write_envelope(envelope))
     business = int(envelope.business.doc_type)
     recipients = [str(r.organ_id) for r in envelope.recipients]
-    with unit(ctx) as work:
-        here = work.at(node)
-        repo, now = work.repo, work.now
+    with _node_work(ctx, node, within) as here:
+        repo, now = here.repo, here.now
         stored = repo.documents.add(Document(node, document_id, node, body, now, business, envelope.subject[:500]))
         repo.deliveries.add(
             Delivery(node, document_id, r, DELIVERY.initial, now, route=ctx.route(node, r).encode()) for r in recipients
@@ -126,6 +127,18 @@ def send(ctx: Context, node: str, envelope: Envelope) -> str:
         for r in recipients:
             here.record(DocumentSent(node, now, document_id, r, business))
     return document_id
+
+
+@contextmanager
+def _node_work(ctx: Context, node: str, within: NodeWork | None) -> Iterator[NodeWork]:
+    """``within`` when given, else ``node``'s view of a new unit of work."""
+    if within is not None:
+        if within.node != node:
+            raise RegistryError(f"a document of {node} cannot be queued in a unit of work of {within.node}")
+        yield within
+        return
+    with unit(ctx) as work:
+        yield work.at(node)
 
 
 def _request_amendments(

@@ -39,14 +39,16 @@ from docflow.domain.lifecycle import (
 )
 from docflow.domain.status import StatusCode, StatusMessage
 from docflow.errors import DocflowError, TransportError, ValidationError, Violation, XMLError
+from docflow.services.dossiers import read_dossier_hop, take_dossier
 from docflow.services.outgoing import outbox_row, route_of, status_row
 from docflow.services.trust import admit, trusted_envelope
-from docflow.services.wire import EDOC, Routing
+from docflow.services.wire import DOSSIER, EDOC, STATUS_KIND, Routing
 from docflow.services.work import NodeWork, Work
 from docflow.store import Amendment, Document, Inbound
 from docflow.transports.base import Delivery as TransportDelivery
 from docflow.transports.base import Message
-from docflow.xml.hop import read_hop
+from docflow.xml.dossier_xml import DossierHop
+from docflow.xml.hop import Hop, read_hop
 
 
 @dataclass(slots=True)
@@ -120,8 +122,11 @@ def _take(here: NodeWork, message: Message, routing: Routing, intake: Intake) ->
     node, ctx = here.node, here.work.ctx
     expect = "document" if routing.kind == EDOC else "status"
     try:
-        hop = read_hop(message.body, source=message.message_id, expect=expect)
-        admit(here, message, routing, hop)  # who may send what (docflow.services.trust)
+        if routing.kind == DOSSIER:  # a one-stop dossier handed between agencies (docflow.services.dossiers)
+            hop: Hop | DossierHop = read_dossier_hop(message.body, routing, source=message.message_id)
+        else:
+            hop = read_hop(message.body, source=message.message_id, expect=expect)
+            admit(here, message, routing, hop)  # who may send what (docflow.services.trust)
         if routing.destination != node:
             _check_next_hop(here, routing)
             hop.stamp(node, here.now)
@@ -133,13 +138,15 @@ def _take(here: NodeWork, message: Message, routing: Routing, intake: Intake) ->
                     routing.document_id,
                     routing.destination,
                     message.sender[:40],
-                    routing.kind == EDOC,
+                    routing.kind != STATUS_KIND,
                     routing.status,
                 )
             )
             intake.forwarded += 1
             return
-        if routing.kind == EDOC:
+        if isinstance(hop, DossierHop):
+            take_dossier(here, routing, hop, message.body)
+        elif routing.kind == EDOC:
             _apply_document(here, routing, trusted_envelope(here, routing, hop), message.body)
         else:
             _apply_status(here, routing, hop.status(), intake)

@@ -27,6 +27,11 @@ ROUND = "round"
 
 EDOC = "edoc"
 STATUS_KIND = "status"
+#: A one-stop dossier handed between agencies (``docflow.xml.dossier_xml``): ``document`` is its MaHoSo and
+#: ``round`` the number of history rows it carries, so its key is the hand-over's identity
+#: (``DossierMessage.identity``: ``dossier:<MaHoSo>:<rows>:<From>><To>``).
+DOSSIER = "dossier"
+KINDS = (EDOC, STATUS_KIND, DOSSIER)
 
 #: The longest DocumentId docflow stores and forwards (the store's column; a longer one is refused at the edge).
 MAX_DOCUMENT_ID = 255
@@ -38,7 +43,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class Routing:
     """The routing facts of one message, as carried in transport headers."""
 
-    kind: str  # "edoc" | "status"
+    kind: str  # "edoc" | "status" | "dossier"
     origin: str
     destination: str
     route: str
@@ -69,8 +74,8 @@ class Routing:
         """The routing facts of a received message; ``TransportError`` naming the header when one is missing or
         would not fit what docflow stores (an unknown kind, a malformed OrganId, an over-long DocumentId, a
         control character)."""
-        if kind not in (EDOC, STATUS_KIND):
-            raise TransportError(f"message kind {kind[:40]!r} is not {EDOC!r} or {STATUS_KIND!r}")
+        if kind not in KINDS:
+            raise TransportError(f"message kind {kind[:40]!r} is not one of {', '.join(map(repr, KINDS))}")
         for name in (ORIGIN, DESTINATION, REGARDING):
             value = headers.get(name, "")
             if value and not _ORGAN.fullmatch(value):
@@ -100,6 +105,8 @@ class Routing:
         """The idempotency key: the same document or status for the same destination is the same key."""
         if self.kind == EDOC:
             return f"edoc|{self.document_id}|{self.business}|{self.origin}|{self.destination}"
+        if self.kind == DOSSIER:
+            return f"dossier:{self.document_id}:{self.round}:{self.origin}>{self.destination}"
         extra = f"|{self.regarding}" if self.regarding else ""
         extra += f"|r{self.round}" if self.round else ""
         return f"status|{self.document_id}|{self.business}|{self.origin}|{self.destination}|{self.status}{extra}"

@@ -28,8 +28,8 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 from docflow.errors import TransportError
 
-MessageKind = Literal["edoc", "status"]
-KINDS: frozenset[str] = frozenset({"edoc", "status"})
+MessageKind = Literal["edoc", "status", "dossier"]
+KINDS: frozenset[str] = frozenset({"edoc", "status", "dossier"})
 
 #: Node names become queue and directory names: no separators, no dot-only names.
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
