@@ -3,10 +3,11 @@
 The server's handlers speak only to this class.  A package sent in is parsed and validated
 (``docflow.xml.hop.read_hop``), recorded by the engine as the sending agency's operation (a document:
 ``Node.send``, one delivery per recipient; a status: the receiving clerk's action — 03 ``accept``, 04
-``assign``, 05 ``start``, 06 ``complete``, 02 ``reject``, 13 ``recall``, 15/16 ``agree``/``refuse``), carried
-through the in-process network (``Network.run_until_idle``) and queued in the axis mailbox
-(``docflow.store.axis_mailbox``) for each recipient with the exact bytes sent.  When the engine's internals
-change, only this module moves.  Must not import sqlalchemy, lxml, starlette or httpx.
+``assign``, 05 ``start``, 06 ``complete``, 02 ``reject``, 13 ``recall``, 15/16 ``agree``/``refuse``) and queued
+in the axis mailbox (``docflow.store.axis_mailbox``) for each recipient with the exact bytes sent.  The engine
+carries the hops (``Network.run_until_idle``) in batches: in the background every few seconds
+(``start_pump``) and before anything that reads or moves its state (a status, a failed receipt, a sent list).
+When the engine's internals change, only this module moves.  Must not import sqlalchemy, lxml or starlette.
 """
 
 from __future__ import annotations
@@ -207,8 +208,12 @@ class AxisBackend:
             ]
             with self.store.unit_of_work() as repo:
                 axis_mailbox.add_packages(repo, rows)
+            return send_id  # the engine carries the hops at its next pass
+
+    def settle(self) -> None:
+        """Carry every hop the engine has waiting (what calls since its last pass queued)."""
+        with self._lock:
             self.network.run_until_idle()
-            return send_id
 
     def _push(self, parsed: Parsed, data: bytes, recipients: list[str]) -> str:
         """A hub hands what is addressed outside its registry to the upstream axis; returns the upstream DocId.
@@ -298,16 +303,20 @@ class AxisBackend:
         """The engine's record of the package (idempotent: a document already recorded is not sent twice)."""
         if parsed.envelope is not None:
             sender = self.network.node(parsed.sender)
-            if not sender.deliveries(parsed.document_id):  # not recorded yet (a resend finds it recorded)
-                envelope = parsed.envelope
-                if set(recipients) != {str(r.organ_id) for r in envelope.recipients}:
-                    ctx = self.network.ctx
-                    envelope = dataclasses.replace(envelope, recipients=tuple(ctx.organization(r) for r in recipients))
-                try:
-                    sender.send(envelope)
-                except DocflowError as exc:
+            envelope = parsed.envelope
+            if set(recipients) != {str(r.organ_id) for r in envelope.recipients}:
+                ctx = self.network.ctx
+                envelope = dataclasses.replace(envelope, recipients=tuple(ctx.organization(r) for r in recipients))
+            try:
+                sender.send(envelope)
+            except DocflowError as exc:
+                # Recorded already by a call that stopped before its mailbox rows (a crash): nothing to add.
+                # Otherwise the sender reuses a DocumentId for other recipients or another content.
+                known = {d.recipient for d in sender.deliveries(parsed.document_id)}
+                if not known or not set(recipients) <= known:
                     raise AxisError(ErrorCode.DUPLICATE_DOCUMENT, f"the engine refused the document: {exc}") from None
             return
+        self.network.run_until_idle()  # the documents a status may answer reach their recipients first
         for recipient in recipients:
             self._apply_status(parsed, recipient)
 
@@ -388,7 +397,10 @@ class AxisBackend:
     def fetch(self, system: System, doc_id: str) -> Package:
         """The package ``doc_id`` if it waits for one of ``system``'s agencies."""
         with self.store.snapshot() as repo:
-            found = axis_mailbox.get_package(repo, doc_id)
+            return self._owned(system, doc_id, axis_mailbox.get_package(repo, doc_id))
+
+    @staticmethod
+    def _owned(system: System, doc_id: str, found: Package | None) -> Package:
         if found is None:
             raise AxisError(ErrorCode.UNKNOWN_DOCUMENT, f"unknown docId {ascii_text(doc_id)[:80]!r}")
         if not system.owns(found.recipient):
@@ -405,11 +417,11 @@ class AxisBackend:
                 ErrorCode.BAD_PARAMETER, f"status {ascii_text(status)[:40]!r}: expected done, fail or processing"
             )
         with self._lock:
-            package = self.fetch(system, doc_id)
-            if package.state in (DONE, FAIL) and package.state != state:
-                raise AxisError(ErrorCode.BAD_PARAMETER, f"package {doc_id} is {package.state} already")
             now = self.network.ctx.clock.now()
-            with self.store.unit_of_work() as repo:
+            with self.store.unit_of_work() as repo:  # read and move in one transaction
+                package = self._owned(system, doc_id, axis_mailbox.get_package(repo, doc_id))
+                if package.state in (DONE, FAIL) and package.state != state:
+                    raise AxisError(ErrorCode.BAD_PARAMETER, f"package {doc_id} is {package.state} already")
                 axis_mailbox.set_state(repo, doc_id, state, description=description, now=now)
             if state == FAIL and package.state != FAIL and package.message_type == "edoc":
                 self._failed_receipt(package, description or "the receiving system could not take the package")
@@ -417,6 +429,7 @@ class AxisBackend:
     def _failed_receipt(self, package: Package, reason: str) -> None:
         """A failed receipt ends the sender's delivery (02 through the engine) and waits for its system as a
         status packet written by the axis on the receiver's behalf."""
+        self.network.run_until_idle()
         try:
             self.network.node(package.recipient).reject(package.document_id, reason)
         except DocflowError as exc:
@@ -459,6 +472,7 @@ class AxisBackend:
     def sent(self, system: System, send_id: str) -> list[tuple[Package, str]]:
         """Each recipient of one ``sendEdoc`` call with its receive state: the engine's delivery state, or for a
         package a hub forwarded upstream, the upstream axis' receive status."""
+        self.settle()
         with self.store.snapshot() as repo:
             rows = axis_mailbox.sent_by(repo, send_id)
             if not rows:

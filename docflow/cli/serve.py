@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--poll", type=float, default=900.0, metavar="SECONDS", help="hub: pull interval (900)")
     parser.add_argument(
-        "--engine-interval", type=float, default=5.0, metavar="SECONDS", help="background engine pass (default 5)"
+        "--engine-interval", type=float, default=1.0, metavar="SECONDS", help="engine pass interval (default 1)"
     )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
