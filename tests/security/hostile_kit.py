@@ -18,12 +18,14 @@ from engine_fixtures import outbox_messages
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
 from docflow.domain.envelope import Envelope
+from docflow.domain.status import StatusCode, StatusMessage
 from docflow.keys import KeyStore
 from docflow.services import Network, Settings
+from docflow.services.outgoing import response_for
 from docflow.services.trust import Authorisation
 from docflow.store import QuarantineEntry
 from docflow.transports.base import Message
-from docflow.xml import write_envelope
+from docflow.xml import write_envelope, write_status
 from docflow.xml.signing import sign_message
 
 COMMUNE = "000.20.50.H58"  # the sender of most cases
@@ -75,6 +77,25 @@ class Bench:
         self.net.ctx.transport.send(Message(f"hostile-{next(_ids)}", sender, to, kind, body, headers))  # type: ignore[arg-type]
         self.net.notify([to])
         self.net.run_until_idle()
+
+    def status_body(self, reporter: str, about: str, original_sender: str, code: StatusCode, text: str = "") -> bytes:
+        message = StatusMessage(
+            sender=self.net.ctx.organization(reporter),
+            response_for=response_for(about, original_sender),
+            status=code,
+            timestamp=self.net.ctx.clock.now(),
+            description=text or code.label,
+        )
+        return write_status(message)
+
+    def report(
+        self, reporter: str, to: str, about: str, code: StatusCode, *, sender: str | None = None, **extra: str
+    ) -> bytes:
+        """A status ``code`` from ``reporter`` about ``about`` (sent by ``to``) put on ``to``'s queue; its bytes."""
+        body = self.status_body(reporter, about, to, code)
+        headers = self.routing("status", reporter, to, about, status=code.value, **extra)
+        self.inject(body, headers, to=to, sender=sender or reporter, kind="status")
+        return body
 
     def deliver(self, envelope: Envelope, body: bytes, *, sender: str | None = None, **extra: str) -> None:
         """``body`` as a document from ``envelope``'s sender to its first recipient, straight to that node."""
