@@ -22,12 +22,12 @@ H58, DISTRICT, COMMUNE, G22 = "000.00.00.H58", "000.00.50.H58", "000.20.50.H58",
 TIEN_GIANG_SIDE = f"{H58},{DISTRICT},{COMMUNE}"
 
 
-def network(tmp_path: Path) -> Network:
-    return build_network(db=f"sqlite:///{tmp_path / 'shared.db'}", transport=f"file://{tmp_path / 'spool'}")
+def network(tmp_path: Path, db: str | None = None) -> Network:
+    return build_network(db=db or f"sqlite:///{tmp_path / 'shared.db'}", transport=f"file://{tmp_path / 'spool'}")
 
 
-def start_worker(tmp_path: Path, agencies: str, name: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "docflow", "worker", "--db", f"sqlite:///{tmp_path / 'shared.db'}",
+def start_worker(tmp_path: Path, agencies: str, name: str, db: str | None = None) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "docflow", "worker", "--db", db or f"sqlite:///{tmp_path / 'shared.db'}",
                "--transport", f"file://{tmp_path / 'spool'}", "--agencies", agencies, "--poll", "0.05"]  # fmt: skip
     log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 - the process writes to it until it ends
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -58,10 +58,11 @@ def states(net: Network, document_id: str) -> dict[str, str]:
     return {d.recipient: d.state for d in net.node(H58).deliveries(document_id)}
 
 
-def test_workers_deliver_answer_and_stop_on_sigterm(tmp_path):
-    net = network(tmp_path)
+def test_workers_deliver_answer_and_stop_on_sigterm(tmp_path, engine_db):
+    """Two workers over one store (a SQLite file, and PostgreSQL where DOCFLOW_TEST_POSTGRES_URL is set)."""
+    net = network(tmp_path, engine_db)
     document_id = net.node(H58).send(recipients=[G22, COMMUNE], subject="Công văn", code="5/UBND-VP")
-    workers = [start_worker(tmp_path, TIEN_GIANG_SIDE, "tg"), start_worker(tmp_path, G22, "vpcp")]
+    workers = [start_worker(tmp_path, TIEN_GIANG_SIDE, "tg", engine_db), start_worker(tmp_path, G22, "vpcp", engine_db)]
     try:
         wait_for(lambda: states(net, document_id) == {G22: "arrived", COMMUNE: "arrived"}, "both arrivals")
         net.node(COMMUNE).accept(document_id)
@@ -109,3 +110,24 @@ def test_the_agencies_of_a_worker_are_checked_against_the_registry():
         agencies_of(tree, "000.00.00.H41", None)
     with pytest.raises(ConfigError, match=r"--under 000\.00\.00\.H41"):
         agencies_of(tree, None, "000.00.00.H41")
+
+
+def test_two_workers_for_the_same_agencies_send_and_apply_each_message_once(tmp_path, engine_db):
+    """Both workers serve the same three agencies and compete for every queue and outbox (SKIP LOCKED on
+    PostgreSQL, BEGIN IMMEDIATE on SQLite, claim by rename in the spool): each document arrives once."""
+    net = network(tmp_path, engine_db)
+    sent = [net.node(H58).send(recipients=[COMMUNE], subject=f"Văn bản {n}", code=f"{n}/UBND-VP") for n in range(30)]
+    workers = [start_worker(tmp_path, TIEN_GIANG_SIDE, name, engine_db) for name in ("a", "b")]
+    try:
+        wait_for(lambda: all(states(net, d) == {COMMUNE: "arrived"} for d in sent), "30 arrivals", timeout=240)
+    finally:
+        codes = [terminate(w) for w in workers]
+    assert codes == [0, 0]
+    assert sorted(row.document_id for row in net.node(COMMUNE).inbox()) == sorted(sent)
+    for document_id in sent:
+        steps = net.trace(document_id)
+        assert sum(1 for s in steps if s.kind == "arrived" and s.node == COMMUNE) == 1
+        forwarded = sorted(s.recipient for s in steps if s.kind == "forwarded" and s.node == DISTRICT)
+        assert forwarded == sorted([COMMUNE, H58])  # the document down, its 01 up: each once
+    logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    assert logs.count("docflow worker: stopped after") == 2
