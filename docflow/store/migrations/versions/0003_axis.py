@@ -1,12 +1,12 @@
 """The axis mailbox: packages held for each receiving agency until its system fetches them.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-29
 
 Written out in full (not imported from ``axis_mailbox.py``) so that this revision stays what it was; the
 store test checks that the migrated database matches the tables declared on ``metadata``.
-Chained after 0001, the newest committed revision when this one was written.
+Chained after 0002 (the lean outbox), the newest revision present when this one was written.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
