@@ -20,9 +20,9 @@ from docflow.domain.lifecycle import DELIVERY, DeliveryState
 D = DeliveryState
 
 #: (state read from the row, event, context) — the states follow each other as a node would see them.
-MIX: tuple[tuple[DeliveryState, str, dict[str, int]], ...] = (
+MIX: tuple[tuple[DeliveryState, str, dict[str, bool]], ...] = (
     (D.QUEUED, "send", {}),
-    (D.SENT, "fail", {"attempts": 1, "budget": 5}),
+    (D.SENT, "fail", {"spent": False}),
     (D.RETRYING, "resend", {}),
     (D.SENT, "arrive", {}),
     (D.ARRIVED, "process", {}),
@@ -74,7 +74,7 @@ def lifecycle_fire_vs_dict() -> Case:
     """DELIVERY.fire x8 vs a precomputed (state, event) -> dest dict: the price of the transitions machine."""
     table = {(m.source, m.event, m.guard): m.dest for m in DELIVERY.transitions()}
     steps = [
-        (state, event, "attempts below budget" if event == "fail" else "", context) for state, event, context in MIX
+        (state, event, "budget left" if event == "fail" else "", context) for state, event, context in MIX
     ]
 
     def floor() -> list[DeliveryState]:

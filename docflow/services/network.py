@@ -133,15 +133,30 @@ class Network:
             for node, rows in claimed_rows.items():
                 self._dispatch(node, rows, activity)
         if self._inbox:
+            sent, failed = self._sent, self._failed
+            self._sent, self._failed = [], []
+            pushed: list[Push] = []
+
+            def record(work: Work) -> None:  # may run twice: drain redoes a unit of work that failed
+                pushed[:] = [self._settle_rows(work, sent, failed)]
+
             try:
                 claims = claim(ctx, sorted(self._inbox))
                 # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
                 # coming back): keep watching it while the transport says anything is pending there.
                 self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
-                intake, rows = drain(ctx, claims, first=lambda work: self._record(work, activity))
+                intake, rows = drain(ctx, claims, first=record if (sent or failed) else None)
             except TransportUnavailableError:
+                self._sent[:0], self._failed[:0] = sent, failed
                 activity.unavailable += 1
                 return activity
+            except BaseException:
+                self._sent[:0], self._failed[:0] = sent, failed
+                raise
+            if not claims:  # nothing drained: what was sent is recorded by the next unit of work
+                self._sent[:0], self._failed[:0] = sent, failed
+            for push in pushed:
+                activity.dead += push.dead
             activity.intake.add(intake)
             for node, node_rows in _by_node(rows).items():  # forwarded messages and statuses go out at once
                 self._dispatch(node, node_rows, activity)
@@ -165,14 +180,17 @@ class Network:
         self._inbox.update(row.recipient for row in done)
 
     def _record(self, work: Work, activity: Activity) -> None:
-        if not (self._sent or self._failed):
-            return
-        push = Push()
-        settle(work, self._sent, self._failed, push)
-        if push.dead:  # a hop that gave up may have queued a 02 for the sender
-            self._outbox.update(row.node for row, _ in self._failed)
+        sent, failed = self._sent, self._failed
         self._sent, self._failed = [], []
-        activity.dead += push.dead
+        activity.dead += self._settle_rows(work, sent, failed).dead
+
+    def _settle_rows(self, work: Work, sent: list[OutboxMessage], failed: list[Failure]) -> Push:
+        push = Push()
+        if sent or failed:
+            settle(work, sent, failed, push)
+            if push.dead:  # a hop that gave up may have queued a 02 for the sender
+                self._outbox.update(row.node for row, _ in failed)
+        return push
 
     def wake(self) -> None:
         """Find outboxes whose waiting messages (retries, lapsed leases) are due by now; drop sent rows kept

@@ -30,7 +30,6 @@ from docflow.domain.events import (
 from docflow.domain.ids import organ_id
 from docflow.domain.lifecycle import (
     AMENDMENT,
-    AMENDMENT_EFFECTS,
     DELIVERY,
     INBOUND,
     AmendmentState,
@@ -222,10 +221,10 @@ def _apply_document(here: NodeWork, routing: Routing, envelope: Envelope, body: 
 def _settle_early_answers(here: NodeWork, copy: Inbound) -> None:
     """A recall, update or replacement this node already agreed to before the document itself arrived (the 13
     overtook it) takes effect on arrival, so both sides end in the same state whatever the order."""
-    for kind in AMENDMENT_EFFECTS:
-        amendment = here.repo.amendments.get(here.node, copy.document_id, here.node, int(kind))
-        if amendment is not None and AMENDMENT.states(amendment.state) is AmendmentState.AGREED:
-            here.move(INBOUND, copy, amendment_effect(kind), by=BY_AMENDMENT, status=StatusCode.AGREED.value)
+    for amendment in here.repo.amendments.for_document(here.node, copy.document_id):  # one query, usually empty
+        if amendment.recipient == here.node and AMENDMENT.states(amendment.state) is AmendmentState.AGREED:
+            effect = amendment_effect(BusinessDocType(amendment.business_type))
+            here.move(INBOUND, copy, effect, by=BY_AMENDMENT, status=StatusCode.AGREED.value)
             return
 
 
