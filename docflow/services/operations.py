@@ -32,7 +32,7 @@ from docflow.domain.events import BY_AMENDMENT, BY_CLERK, AmendmentRequested, Do
 from docflow.domain.ids import OrganId, organ_id
 from docflow.domain.lifecycle import AMENDMENT, CLERK_ACTIONS, DELIVERY, INBOUND, AmendmentState, amendment_effect
 from docflow.domain.status import StatusCode
-from docflow.errors import RegistryError, ValidationError, Violation
+from docflow.errors import DuplicateError, RegistryError, ValidationError, Violation
 from docflow.services.context import Context
 from docflow.services.outgoing import document_routing, outbox_row, status_row
 from docflow.services.trust import sign
@@ -105,7 +105,7 @@ def send(ctx: Context, node: str, envelope: Envelope, *, within: NodeWork | None
     recipients = [str(r.organ_id) for r in envelope.recipients]
     with _node_work(ctx, node, within) as here:
         repo, now = here.repo, here.now
-        stored = repo.documents.add(Document(node, document_id, node, body, now, business, envelope.subject[:500]))
+        stored = _store_once(repo, Document(node, document_id, node, body, now, business, envelope.subject[:500]))
         repo.deliveries.add(
             Delivery(node, document_id, r, DELIVERY.initial, now, route=ctx.route(node, r).encode()) for r in recipients
         )
@@ -139,6 +139,17 @@ def _node_work(ctx: Context, node: str, within: NodeWork | None) -> Iterator[Nod
         return
     with unit(ctx) as work:
         yield work.at(node)
+
+
+def _store_once(repo: Repository, document: Document) -> int:
+    """Store a document this node sends; a DocumentId it already sent is refused with what to do about it."""
+    try:
+        return repo.documents.add(document)
+    except DuplicateError:
+        raise DuplicateError(
+            f"{document.node} already sent {document.document_id}: a DocumentId is the sender, the date and the "
+            "code, so a new document needs its own number (to send the same one again, recall or replace it)"
+        ) from None
 
 
 def _request_amendments(

@@ -10,7 +10,7 @@ from engine_fixtures import COMMUNE, DISTRICT, PROVINCE, delivery_states, label,
 from docflow.domain.clock import ManualClock
 from docflow.domain.events import MoveRefused, Quarantined, StatusUnmatched
 from docflow.domain.status import StatusCode
-from docflow.errors import RegistryError, StoreError, ValidationError
+from docflow.errors import DuplicateError, RegistryError, StoreError, ValidationError
 from docflow.services import Network
 from docflow.services.outgoing import document_routing, status_row
 from docflow.services.wire import EDOC
@@ -257,3 +257,12 @@ def test_a_hop_refuses_a_route_header_that_leads_outside_the_registry(engine_db:
     rejections = [s for s in net.trace(message.headers["document"]) if s.node == DISTRICT]
     assert [label(s) for s in rejections] == ["quarantined"]
     assert isinstance(rejections[0].event, Quarantined)
+
+
+def test_sending_a_document_id_twice_says_what_to_do(engine_db: str) -> None:
+    net, _, _ = network(engine_db)
+    first = net.node(PROVINCE).send(recipients=[COMMUNE], subject="Chỉ thị", code="12/CT-UBND")
+    net.run_until_idle()
+    with pytest.raises(DuplicateError, match=r"already sent .*12/CT-UBND: .* a new document needs its own number"):
+        net.node(PROVINCE).send(recipients=[COMMUNE], subject="Chỉ thị", code="12/CT-UBND")
+    assert [d.state for d in net.node(PROVINCE).deliveries(first)] == ["arrived"]  # nothing else moved
