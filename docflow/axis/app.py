@@ -39,6 +39,7 @@ from docflow.axis.protocol import (
     strip_file_terminator,
     verify_call,
 )
+from docflow.axis.ratelimit import RateLimit
 from docflow.domain.ids import OrganId
 from docflow.errors import DocflowError, IdentifierError
 from docflow.store import Organisation
@@ -49,6 +50,7 @@ SERVICE_TYPE = "eDoc"
 #: Signed parameters a docflow engine adds to sendEdoc (its message id and routing headers); relayed as they are.
 RELAY_PREFIX = "docflow-"
 MESSAGE_TYPES = ("edoc", "status")
+_SMUGGLING = b"refused: both Content-Length and Transfer-Encoding\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class ServerSettings:
     base_path: str = ""
     max_body: int = 20 * 1024 * 1024  # bytes of a sendEdoc body
     max_clock_skew: float | None = None  # seconds; None: old timestamps are accepted (SDK clients reuse them)
+    rate_limit: float | None = None  # calls per second per system (docflow.axis.ratelimit); None: unlimited
+    rate_burst: int = 0  # calls a system may make at once (0: one second's worth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,9 +322,15 @@ def create_app(backend: AxisBackend, settings: ServerSettings | None = None) -> 
     """The ASGI application serving every axis operation at ``<base_path>/<operation>``."""
     settings = settings or ServerSettings()
     secrets = backend.credentials.secrets
+    limit = settings.rate_limit
+    limiter = RateLimit(limit, settings.rate_burst or int(limit)) if limit else None
 
     async def endpoint(request: Request) -> Response:
         operation = request.path_params["operation"]
+        if "transfer-encoding" in request.headers and "content-length" in request.headers:
+            # RFC 9112 6.1: a proxy in front may frame this message otherwise (request smuggling); refuse it and
+            # close the connection, so nothing the server framed after it is answered.
+            return Response(_SMUGGLING, status_code=400, headers={"Connection": "close"}, media_type="text/plain")
         extra: dict[str, Any] = {"DocId": ""} if operation == "sendEdoc" else {}
         try:
             handler = HANDLERS.get(operation)
@@ -331,6 +341,11 @@ def create_app(backend: AxisBackend, settings: ServerSettings | None = None) -> 
                 age = abs((datetime.now() - parse_timestamp(signed.timestamp)).total_seconds())
                 if age > settings.max_clock_skew:
                     raise AxisError(ErrorCode.BAD_TIMESTAMP, f"timestamp is {age:.0f} s away from the server's clock")
+            wait = limiter.take(signed.system) if limiter is not None else 0.0
+            if wait:  # refused before the body is read: a flood costs an HMAC check, never a parse or a write
+                raise AxisError(
+                    ErrorCode.RATE_LIMITED, f"system over {limit:g} calls per second: retry in {wait:.2f} s"
+                )
             system = backend.credentials.systems[signed.system]
             body = await _read_body(request, settings.max_body)
             result = await run_in_threadpool(handler, backend, Call(system, signed, body))

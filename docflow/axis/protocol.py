@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     SIGNED_VALUE_MISMATCH = "105"
     HEADER_CRLF = "106"
     BAD_TIMESTAMP = "107"
+    RATE_LIMITED = "108"
     BODY_TOO_LARGE = "201"
     HASH_MISMATCH = "202"
     UNSAFE_XML = "203"

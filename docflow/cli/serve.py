@@ -40,6 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse calls whose timestamp is further from the server's clock (default: no check)",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="CALLS",
+        help="calls per second each system may make (default: unlimited); over it a call is refused with 108",
+    )
+    parser.add_argument("--rate-burst", type=int, default=0, metavar="N", help="calls a system may make at once")
+    parser.add_argument(
         "--spool",
         metavar="DIR",
         default=None,
@@ -100,7 +108,13 @@ def run(args: argparse.Namespace) -> int:
         spool=args.spool or default_spool(args.db),
     )
     puller = UpstreamPull(backend, upstream, poll=args.poll) if upstream is not None else None
-    settings = ServerSettings(base_path=args.base_path, max_body=args.max_body, max_clock_skew=args.max_clock_skew)
+    settings = ServerSettings(
+        base_path=args.base_path,
+        max_body=args.max_body,
+        max_clock_skew=args.max_clock_skew,
+        rate_limit=args.rate_limit,
+        rate_burst=args.rate_burst,
+    )
     app = create_app(backend, settings)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
     server = uvicorn.Server(config)
