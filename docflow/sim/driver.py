@@ -26,6 +26,8 @@ from docflow.domain.registry_csv import load_csv
 from docflow.domain.routing import RoutingPolicy
 from docflow.errors import ConfigError
 from docflow.sim.clerks import ClerkPool
+from docflow.sim.dossiers import report as dossier_report
+from docflow.sim.dossiers import start as start_dossiers
 from docflow.sim.metrics import compute
 from docflow.sim.scenario import Scenario
 from docflow.sim.summary import extras
@@ -87,6 +89,7 @@ def simulate(
 
         fabric = ModelFabric(env, scenario, registry, seed)
     clerks = ClerkPool(env, scenario, registry, seed, fabric.act)
+    dossier_traffic = start_dossiers(env, scenario, registry, seed, fabric)  # None without a [dossiers] section
     fabric.on_arrival = clerks.arrived
     sent = [0]
     env.process(_traffic(env, fabric, plan, sent))
@@ -114,6 +117,8 @@ def simulate(
     }
     report.update(compute(scenario, outcome, clerks.backlog, scenario.end))
     report.update(extras(scenario, registry, outcome.records, report["nodes"]))
+    if dossier_traffic is not None:
+        report["dossiers"], report["dossier_late_agencies"] = dossier_report(dossier_traffic)
     done = time.perf_counter()
     report["run"] = {
         "wall_seconds": round(done - wall, 3),

@@ -18,6 +18,7 @@ from typing import Any
 from docflow.domain.ids import OrganId
 from docflow.domain.registry import Registry
 from docflow.sim import charts
+from docflow.sim.dossier_report import section as dossier_section
 from docflow.sim.units import human_duration
 
 LATE_ROWS = 25
@@ -180,6 +181,9 @@ def render(report: dict[str, Any], registry: Registry) -> str:
                                                "late in all"], left=3))
         if len(late) > LATE_ROWS:
             parts.append(f"<p class='note'>… and {len(late) - LATE_ROWS} more in report.json (<code>nodes</code>).</p>")
+    dossier_parts, dossier_specs = dossier_section(r)  # one-stop dossiers, when the scenario had any
+    parts += dossier_parts
+    specs.update(dossier_specs)
     faults = r.get("faults", {})
     outages = [o for o in faults.get("outages", [])]
     shaded = (f" Red: {_esc(', '.join(o['name'] for o in outages))} offline." if outages else " No outage.")

@@ -20,7 +20,7 @@ from docflow.domain.registry import AgencyKind
 from docflow.domain.routing import RoutingPolicy
 from docflow.errors import ConfigError
 from docflow.sim.calendar import DAY_NAMES, Calendar, parse_hours
-from docflow.sim.scenario_file import ClerkTable, DistributionTable, FaultsTable, TrafficTable, read
+from docflow.sim.scenario_file import ClerkTable, DistributionTable, DossiersTable, FaultsTable, TrafficTable, read
 
 TRAFFIC_KINDS = ("directive", "report", "letter")
 DISTRIBUTIONS = ("fixed", "exponential", "uniform", "lognormal")
@@ -88,6 +88,26 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DossierSpec:
+    """One-stop dossier traffic: dossiers per desk and working day by desk kind, the mixes and rates, and the
+    share of a step's legal hours that its work takes (``docflow.sim.dossiers`` runs it)."""
+
+    urban_commune_per_day: float = 30.0
+    rural_commune_per_day: float = 10.0
+    district_per_day: float = 40.0
+    province_per_day: float = 60.0
+    under: OrganId | None = None
+    level_mix: tuple[tuple[int, float], ...] = ((2, 0.6), (3, 0.3), (4, 0.1))
+    channel_mix: tuple[tuple[str, float], ...] = (("desk", 0.85), ("online", 0.1), ("post", 0.05))
+    refusal_rate: float = 0.03
+    supplement_rate: float = 0.05
+    supplement_days: float = 2.0
+    withdraw_rate: float = 0.0
+    step_share: Distribution = Distribution("lognormal", 0.6, sigma=0.5)
+    procedures: str | None = None  # a catalogue file; None: the one shipped in the package
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything a run needs besides the seed and the fidelity."""
 
@@ -106,6 +126,7 @@ class Scenario:
     deadlines: tuple[tuple[str, float], ...]  # document type -> working hours
     traffic: tuple[TrafficSpec, ...]
     faults: Faults = field(default_factory=Faults)
+    dossiers: DossierSpec | None = None
 
     @property
     def end(self) -> float:
@@ -236,6 +257,29 @@ def parse_scenario(
         deadlines=tuple(sorted(checked.deadlines.items())),
         traffic=tuple(_traffic(table, i) for i, table in enumerate(checked.traffic)),
         faults=_faults(checked.faults),
+        dossiers=_dossiers(checked.dossiers, base) if checked.dossiers is not None else None,
+    )
+
+
+def _dossiers(table: DossiersTable, base: Path | None) -> DossierSpec:
+    catalogue = None
+    if table.procedures is not None:
+        file = Path(table.procedures)
+        catalogue = str(file if file.is_absolute() or base is None else base / file)
+    return DossierSpec(
+        urban_commune_per_day=table.urban_commune_per_day,
+        rural_commune_per_day=table.rural_commune_per_day,
+        district_per_day=table.district_per_day,
+        province_per_day=table.province_per_day,
+        under=OrganId.parse(table.under) if table.under is not None else None,
+        level_mix=tuple(sorted((int(level), weight) for level, weight in table.level_mix.items())),
+        channel_mix=tuple(sorted(table.channel_mix.items())),
+        refusal_rate=table.refusal_rate,
+        supplement_rate=table.supplement_rate,
+        supplement_days=table.supplement_days,
+        withdraw_rate=table.withdraw_rate,
+        step_share=_distribution(table.step_share, Distribution("lognormal", 0.6, sigma=0.5)),
+        procedures=catalogue,
     )
 
 

@@ -179,6 +179,41 @@ class FaultsTable(_Table):
     hub_down: list[HubDownTable] = Field(default_factory=list)
 
 
+Level = Literal["2", "3", "4"]
+ChannelName = Literal["desk", "online", "post"]
+
+
+def _levels() -> dict[Level, float]:
+    return {"2": 0.6, "3": 0.3, "4": 0.1}
+
+
+def _channels() -> dict[ChannelName, float]:
+    return {"desk": 0.85, "online": 0.1, "post": 0.05}
+
+
+class DossiersTable(_Table):
+    """One-stop dossier traffic (docs/scenarios.md, "Dossiers"): volumes per desk and working day."""
+
+    urban_commune_per_day: Number = Field(30.0, description="per ward / township desk (Mỹ Tho: about 30)")
+    rural_commune_per_day: Number = Field(10.0, description="per rural commune (xã) desk")
+    district_per_day: Number = Field(40.0, description="per district desk")
+    province_per_day: Number = Field(60.0, description="at the province's public administration centre")
+    under: Code | None = Field(None, description="only desks under (or equal to) this OrganId")
+    level_mix: dict[Level, Number] = Field(default_factory=_levels, description="weights of the online levels")
+    channel_mix: dict[ChannelName, Number] = Field(
+        default_factory=_channels, description="weights of the channels (online only for level 3 and 4 procedures)"
+    )
+    refusal_rate: Annotated[float, Field(ge=0, le=1)] = Field(0.03, description="share of online filings declined")
+    supplement_rate: Annotated[float, Field(ge=0, le=1)] = Field(0.05, description="share asked for more papers")
+    supplement_days: Number = Field(2.0, description="working days until the papers come")
+    withdraw_rate: Annotated[float, Field(ge=0, le=1)] = Field(0.0, description="share withdrawn by the applicant")
+    step_share: DistributionTable = Field(
+        default_factory=lambda: DistributionTable(dist="lognormal", mean=0.6, sigma=0.5),
+        description="time a step takes, as a share of its legal hours (the catalogue's)",
+    )
+    procedures: str | None = Field(None, description="a procedure catalogue (TOML), relative to the scenario file")
+
+
 class ScenarioFile(_Table):
     """A whole scenario file (docs/scenarios.md)."""
 
@@ -193,6 +228,7 @@ class ScenarioFile(_Table):
     deadlines: dict[str, Number] = Field(default_factory=dict, description="document type -> working hours")
     traffic: Annotated[list[TrafficTable], Field(min_length=1)]
     faults: FaultsTable = Field(default_factory=FaultsTable)  # type: ignore[arg-type]
+    dossiers: DossiersTable | None = Field(None, description="one-stop dossier traffic (optional)")
 
 
 def json_schema() -> dict[str, Any]:

@@ -66,7 +66,9 @@ def test_load_scenario_reports_unreadable_and_malformed_files(tmp_path: Path) ->
         load_scenario(bad)
 
 
-@pytest.mark.parametrize("name", ["tien_giang_2017", "national_day", "district_outage", "pull_vs_push"])
+@pytest.mark.parametrize(
+    "name", ["tien_giang_2017", "national_day", "district_outage", "pull_vs_push", "one_stop_tien_giang"]
+)
 def test_examples_load(name: str) -> None:
     s = load_scenario(EXAMPLES / f"{name}.toml")
     assert s.traffic and s.duration > 0
@@ -175,5 +177,6 @@ def test_the_json_schema_in_docs_is_current() -> None:
     )
     assert set(json_schema()["properties"]) == {
         "scenario", "calendar", "topology", "routing", "network", "clerks", "deadlines", "traffic", "faults",
+        "dossiers",
     }
     assert json_schema()["required"] == ["scenario", "traffic"]
