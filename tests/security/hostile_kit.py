@@ -129,7 +129,14 @@ class Bench:
         assert {d.state for d in self.net.node(sender).deliveries(document_id)} == {"arrived"}
 
     def refused(
-        self, node: str, body: bytes, *words: str, document_id: str = "", owed_to: str | None = None, before: int = 0
+        self,
+        node: str,
+        body: bytes,
+        *words: str,
+        document_id: str = "",
+        owed_to: str | None = None,
+        before: int = 0,
+        rule: str = "",
     ) -> QuarantineEntry:
         """The last quarantined entry at ``node`` holds ``body`` exactly and names every one of ``words``; a 02
         about ``document_id`` went to ``owed_to`` (or none when ``owed_to`` is None); the node keeps serving."""
@@ -139,6 +146,8 @@ class Bench:
         assert entry.body == body
         for word in words:
             assert word in entry.reason, f"{word!r} not in {entry.reason!r}"
+        if rule:
+            assert rule in {v.rule for v in entry.violations}, f"rule {rule!r} not in {entry.violations}"
         if document_id:
             owed = self.rejections(document_id, owed_to) if owed_to else []
             if owed_to is None:

@@ -28,6 +28,7 @@ def test_catalogue_forged_transport_sender(node: Bench) -> None:
     node.refused(
         GOVERNMENT_OFFICE, body, "transport sender", OTHER_COMMUNE, "forged sender",
         document_id=envelope.document_id, owed_to=COMMUNE,
+        rule="transport-identity",
     )  # fmt: skip
 
 
@@ -39,6 +40,7 @@ def test_catalogue_forged_from_against_the_origin_header(node: Bench) -> None:
     node.refused(
         GOVERNMENT_OFFICE, body, f"From {OTHER_COMMUNE} differs from its origin header {COMMUNE}",
         document_id=envelope.document_id, owed_to=COMMUNE,
+        rule="sender-origin",
     )  # fmt: skip
 
 
@@ -49,26 +51,36 @@ def test_catalogue_relay_without_its_trace_header(node: Bench) -> None:
     node.refused(
         GOVERNMENT_OFFICE, body, f"relay {PROVINCE}", "without its TraceHeader",
         document_id=envelope.document_id, owed_to=COMMUNE,
+        rule="relay-trace",
     )  # fmt: skip
 
 
 def test_catalogue_status_for_an_unknown_document(node: Bench) -> None:
     about = f"{COMMUNE},2017/10/02,999/UBND"
     body = node.report(GOVERNMENT_OFFICE, COMMUNE, about, StatusCode.ACCEPTED)
-    node.refused(COMMUNE, body, "never sent", document_id=about, owed_to=None)
+    node.refused(COMMUNE, body, "never sent", document_id=about, owed_to=None, rule="status-document")
 
 
 def test_catalogue_status_from_a_non_recipient(node: Bench) -> None:
     document_id = sent_and_arrived(node)
     body = node.report(OTHER_COMMUNE, COMMUNE, document_id, StatusCode.COMPLETED)
-    node.refused(COMMUNE, body, f"{OTHER_COMMUNE}, which is not a recipient", document_id=document_id, owed_to=None)
+    node.refused(
+        COMMUNE,
+        body,
+        f"{OTHER_COMMUNE}, which is not a recipient",
+        document_id=document_id,
+        owed_to=None,
+        rule="status-party",
+    )
     assert {d.state for d in node.net.node(COMMUNE).deliveries(document_id)} == {"arrived"}
 
 
 def test_catalogue_rejection_reported_by_a_node_off_the_route(node: Bench) -> None:
     document_id = sent_and_arrived(node)
     body = node.report(OTHER_COMMUNE, COMMUNE, document_id, StatusCode.REJECTED, regarding=GOVERNMENT_OFFICE)
-    node.refused(COMMUNE, body, "not on that delivery's route", document_id=document_id, owed_to=None)
+    node.refused(
+        COMMUNE, body, "not on that delivery's route", document_id=document_id, owed_to=None, rule="status-party"
+    )
     assert {d.state for d in node.net.node(COMMUNE).deliveries(document_id)} == {"arrived"}
 
 
@@ -77,7 +89,7 @@ def test_catalogue_recall_by_someone_else(node: Bench) -> None:
     body = node.status_body(OTHER_COMMUNE, document_id, COMMUNE, StatusCode.RECALLED)
     headers = node.routing("status", OTHER_COMMUNE, GOVERNMENT_OFFICE, document_id, status="13", business="1")
     node.inject(body, headers, to=GOVERNMENT_OFFICE, sender=OTHER_COMMUNE, kind="status")
-    node.refused(GOVERNMENT_OFFICE, body, f"from {OTHER_COMMUNE}, but its sender is {COMMUNE}")
+    node.refused(GOVERNMENT_OFFICE, body, f"from {OTHER_COMMUNE}, but its sender is {COMMUNE}", rule="amendment-sender")
     assert node.net.node(GOVERNMENT_OFFICE).amendments(document_id) == []
 
 
@@ -91,6 +103,7 @@ def test_catalogue_update_by_someone_else(node: Bench) -> None:
     node.refused(
         GOVERNMENT_OFFICE, body, f"update of {document_id} from {OTHER_COMMUNE}, but its sender is {COMMUNE}",
         document_id=envelope.document_id, owed_to=OTHER_COMMUNE,
+        rule="amendment-sender",
     )  # fmt: skip
     assert node.net.node(GOVERNMENT_OFFICE).amendments(document_id) == []
 
@@ -98,7 +111,7 @@ def test_catalogue_update_by_someone_else(node: Bench) -> None:
 def test_catalogue_answer_to_a_request_never_made(node: Bench) -> None:
     document_id = sent_and_arrived(node)
     body = node.report(GOVERNMENT_OFFICE, COMMUNE, document_id, StatusCode.AGREED, business="1")
-    node.refused(COMMUNE, body, "answer 15", "never made", document_id=document_id, owed_to=None)
+    node.refused(COMMUNE, body, "answer 15", "never made", document_id=document_id, owed_to=None, rule="status-party")
 
 
 def test_catalogue_contradictory_statuses_are_recorded_not_applied(node: Bench) -> None:
@@ -143,4 +156,11 @@ def test_without_authorisation_a_stray_status_is_recorded_as_unmatched(tmp_path:
     envelope = open_bench.draft()
     body = open_bench.signed(envelope)
     open_bench.deliver(envelope, body, sender=OTHER_COMMUNE)
-    open_bench.refused(GOVERNMENT_OFFICE, body, "forged sender", document_id=envelope.document_id, owed_to=COMMUNE)
+    open_bench.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "forged sender",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="transport-identity",
+    )

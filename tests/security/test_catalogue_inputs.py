@@ -109,14 +109,22 @@ PARSER_CASES: dict[str, tuple[Payload, tuple[str, ...]]] = {
 }
 
 
+#: the rule each parser case is refused under (stored with the quarantined bytes)
+RULES = {"xinclude": "no-xinclude", "schema-location-hint": "no-schema-location", "fifty-thousand-deep": "max-depth",
+         "invalid-utf8": "utf-8", "latin1-declared": "utf-8", "utf16": "utf-8", "truncated": "well-formed",
+         "empty": "well-formed", "not-xml": "well-formed", "wrong-namespace-version": "root-element",
+         "no-namespace": "root-element", "schema-invalid-no-document-id": "cardinality"}  # fmt: skip
+
+
 @pytest.mark.parametrize("name", sorted(PARSER_CASES))
 def test_catalogue_parser_refusal_through_the_receive_path(node: Bench, name: str) -> None:
     build, words = PARSER_CASES[name]
     envelope = node.draft()
     body = build(node.signed(envelope))
     node.deliver(envelope, body)
-    node.refused(GOVERNMENT_OFFICE, body, *words, document_id=envelope.document_id, owed_to=COMMUNE)
-    assert node.net.node(GOVERNMENT_OFFICE).inbox() != []  # only the fresh document of still_serving
+    rule = RULES.get(name, "no-dtd")
+    node.refused(GOVERNMENT_OFFICE, body, *words, document_id=envelope.document_id, owed_to=COMMUNE, rule=rule)
+    assert len(node.net.node(GOVERNMENT_OFFICE).inbox()) == 1  # only the fresh document of still_serving
 
 
 def test_catalogue_status_announced_as_a_document(node: Bench) -> None:
@@ -124,7 +132,12 @@ def test_catalogue_status_announced_as_a_document(node: Bench) -> None:
     body = node.status_body(COMMUNE, about, GOVERNMENT_OFFICE, StatusCode.ACCEPTED)
     node.inject(body, node.routing("edoc", COMMUNE, GOVERNMENT_OFFICE, about), to=GOVERNMENT_OFFICE, sender=COMMUNE)
     node.refused(
-        GOVERNMENT_OFFICE, body, "expected a document message, got a status message", document_id=about, owed_to=COMMUNE
+        GOVERNMENT_OFFICE,
+        body,
+        "expected a document message, got a status message",
+        document_id=about,
+        owed_to=COMMUNE,
+        rule="message-kind",
     )
 
 
@@ -158,6 +171,7 @@ def test_catalogue_document_not_addressed_to_the_node(node: Bench) -> None:
         f"not addressed to {GOVERNMENT_OFFICE}",
         document_id=envelope.document_id,
         owed_to=COMMUNE,
+        rule="recipient",
     )
 
 
@@ -168,7 +182,13 @@ def test_catalogue_route_header_to_an_unknown_next_hop(node: Bench) -> None:
     headers["route"] = f"hierarchical:{COMMUNE};{DISTRICT};000.00.00.H99;{GOVERNMENT_OFFICE}"
     node.inject(body, headers, to=DISTRICT, sender=COMMUNE)
     node.refused(
-        DISTRICT, body, "000.00.00.H99", "not a known agency", document_id=envelope.document_id, owed_to=COMMUNE
+        DISTRICT,
+        body,
+        "000.00.00.H99",
+        "not a known agency",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="route",
     )
 
 
@@ -220,4 +240,11 @@ def test_catalogue_oversized_attachment_is_refused_before_parsing(node: Bench) -
     oversized = body.replace(b">AQEB<", b">" + b"AQEB" * (limit // 4 + 1) + b"<", 1)
     assert len(oversized) > limit
     node.deliver(envelope, oversized)
-    node.refused(GOVERNMENT_OFFICE, oversized, "over the limit", document_id=envelope.document_id, owed_to=COMMUNE)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        oversized,
+        "over the limit",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="max-bytes",
+    )

@@ -54,21 +54,44 @@ def test_catalogue_missing_signature(node: Bench) -> None:
     envelope = node.draft()
     body = write_envelope(envelope)
     node.deliver(envelope, body)
-    node.refused(GOVERNMENT_OFFICE, body, "no signature", "required", document_id=envelope.document_id, owed_to=COMMUNE)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "no signature",
+        "required",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="signature-required",
+    )
 
 
 def test_catalogue_body_changed_after_signing(node: Bench) -> None:
     envelope = node.draft(content="Số liệu đúng")
     body = node.signed(envelope).replace("Số liệu đúng".encode(), "Số liệu sai".encode())
     node.deliver(envelope, body)
-    node.refused(GOVERNMENT_OFFICE, body, "changed after", document_id=envelope.document_id, owed_to=COMMUNE)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "changed after",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="signature-digest",
+    )
 
 
 def test_catalogue_signed_with_another_organisations_key(node: Bench) -> None:
     envelope = node.draft()
     body = node.signed(envelope, signer=OTHER_COMMUNE)  # the certificate in KeyInfo is not the one verified against
     node.deliver(envelope, body)
-    node.refused(GOVERNMENT_OFFICE, body, "does not verify", COMMUNE, document_id=envelope.document_id, owed_to=COMMUNE)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "does not verify",
+        COMMUNE,
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="signature-value",
+    )
 
 
 def test_catalogue_wrapped_two_signatures(node: Bench) -> None:
@@ -92,7 +115,14 @@ def test_catalogue_wrapped_signature_over_another_element(node: Bench) -> None:
     assert reference in body
     body = body.replace(reference, b'<ds:Reference URI="#other">')
     node.deliver(envelope, body)
-    node.refused(GOVERNMENT_OFFICE, body, "wrapping", document_id=envelope.document_id, owed_to=COMMUNE)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "wrapping",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="signature-reference",
+    )
 
 
 def test_catalogue_content_hidden_in_a_trace_entry(node: Bench) -> None:
@@ -128,7 +158,13 @@ def test_catalogue_legacy_sha1_signature_refused_by_default(node: Bench, keys: K
     body = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
     node.deliver(envelope, body)
     node.refused(
-        GOVERNMENT_OFFICE, body, "rsa-sha1", "allow_legacy_sha1", document_id=envelope.document_id, owed_to=COMMUNE
+        GOVERNMENT_OFFICE,
+        body,
+        "rsa-sha1",
+        "allow_legacy_sha1",
+        document_id=envelope.document_id,
+        owed_to=COMMUNE,
+        rule="signature-algorithm",
     )
 
 
@@ -137,7 +173,14 @@ def test_catalogue_sender_without_a_certificate(node: Bench) -> None:
     envelope = node.draft(sender=stranger)
     body = write_envelope(envelope)
     node.deliver(envelope, body)  # unsigned: refused before any certificate is needed
-    node.refused(GOVERNMENT_OFFICE, body, "signature", document_id=envelope.document_id, owed_to=stranger)
+    node.refused(
+        GOVERNMENT_OFFICE,
+        body,
+        "signature",
+        document_id=envelope.document_id,
+        owed_to=stranger,
+        rule="signature-required",
+    )
 
 
 def test_a_signature_mismatch_is_a_signature_error_before_the_engine(node: Bench, keys: KeyStore) -> None:
