@@ -131,3 +131,13 @@ def test_the_example_runs_deterministically_on_one_district() -> None:
     first, again = (simulate(s, fidelity="model").report for _ in range(2))
     assert first["dossiers"] == again["dossiers"] and first["dossiers"]["submitted"] > 100
     assert first["dossiers"]["on_time_share"] > 0.9
+
+
+def test_duplicated_hand_overs_change_nothing(reports: dict[str, dict[str, Any]]) -> None:
+    """The link delivers 30 % of messages twice: the inboxes absorb the copies, the dossiers end the same."""
+    doubled = tiny(
+        dossiers=DOSSIERS, scenario={"duration_hours": 48, "drain_hours": 400}, faults={"duplicate_rate": 0.3}
+    )
+    report = simulate(doubled, fidelity="full").report
+    assert report["duplicates"] > 50 and report["quarantined"] == 0
+    assert report["dossiers"] == reports["full"]["dossiers"]
