@@ -80,8 +80,8 @@ def settle(work: Work, sent: list[OutboxMessage], failed: list[Failure], push: P
             first_hops.setdefault(row.node, []).append((row.headers[DOCUMENT], row.headers[DESTINATION]))
     for node, keys in first_hops.items():
         here = work.at(node)
-        here.advance(keys, "send")
-        here.advance(keys, "resend")
+        if here.advance(keys, "send") < len(keys):  # some were retried (or already moved on by a status)
+            here.advance(keys, "resend")
     for row, exc in failed:
         _fail(work.at(row.node), row, exc, push)
 

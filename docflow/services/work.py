@@ -196,13 +196,17 @@ class NodeWork:
         )
         return old, new
 
-    def advance(self, keys: Sequence[tuple[str, str]], event: str) -> None:
+    def advance(self, keys: Sequence[tuple[str, str]], event: str) -> int:
         """Fire ``event`` on the deliveries ``(document_id, recipient)`` of this node in one statement per source
-        state (rows already moved on by a status are left alone; no event is recorded: the send was)."""
+        state (rows already moved on by a status are left alone; no event is recorded: the send was); returns
+        how many moved."""
+        moved = 0
         for source in DELIVERY.states:
             if DELIVERY.can(source, event):
                 target = DELIVERY.fire(source, event)
-                self.repo.deliveries.advance([(self.node, d, r) for d, r in keys], old=source, new=target, now=self.now)
+                batch = [(self.node, d, r) for d, r in keys]
+                moved += self.repo.deliveries.advance(batch, old=source, new=target, now=self.now)
+        return moved
 
     def quarantine(
         self,

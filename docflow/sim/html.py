@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from docflow.domain.ids import OrganId
@@ -50,10 +52,25 @@ Promise.all(runs).then(drawn => {
 
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed in one script (they set ``window.vegaEmbed``); built once per process."""
+    """Vega, Vega-Lite and Vega-Embed in one script (they set ``window.vegaEmbed``); built once per process and
+    kept in the user's cache folder per ``vl-convert`` version (building it takes seconds; reading it, none)."""
     import vl_convert
 
-    return str(vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;")).replace("</script", "<\\/script")
+    version = getattr(vl_convert, "__version__", "0")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "docflow" / f"vega-{version}.js"
+    try:
+        return cache.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = str(vl_convert.javascript_bundle("window.vegaEmbed = vegaEmbed;")).replace("</script", "<\\/script")
+    try:  # written whole or not at all: a half-written cache must never be read
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(bundle, encoding="utf-8")
+        os.replace(partial, cache)
+    except OSError:
+        pass  # an unwritable cache only costs the time to build the bundle again
+    return bundle
 
 
 def _esc(value: object) -> str:
