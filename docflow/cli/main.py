@@ -19,6 +19,7 @@ from docflow.errors import DocflowError
 COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("docflow.cli.audit", "verify the hash-chained event log"),
     "axis": ("docflow.cli.axis", "call an axis endpoint: send, list, get, ack, sent, agencies"),
+    "conformance": ("docflow.cli.conformance", "check an axis endpoint (docflow's or a partner's) against the cases"),
     "db": ("docflow.cli.db", "create, migrate or inspect the database"),
     "diagram": ("docflow.cli.diagram", "draw the document lifecycles as Mermaid or Graphviz dot text"),
     "dossiers": ("docflow.cli.dossiers", "export the one-stop dossiers for the public-service portal (DVCQG)"),
