@@ -57,6 +57,12 @@ def default_catalogue() -> Catalogue:
     return load_catalogue()
 
 
+@functools.cache
+def default_calendar() -> WorkCalendar:
+    """The legal working calendar (one instance, so its holiday tables are computed once)."""
+    return WorkCalendar()
+
+
 def dossier_routing(ctx: Context, message: DossierMessage) -> Routing:
     """Routing facts of a hand-over: ``round`` is the number of history rows, so the key is its identity."""
     sender, recipient = str(message.sender), str(message.recipient)
@@ -133,7 +139,7 @@ class Dossiers:
     ctx: Context
     node: str
     catalogue: Catalogue = field(default_factory=default_catalogue)
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    calendar: WorkCalendar = field(default_factory=default_calendar)
 
     # --- reading -----------------------------------------------------------------------------------------------
     def get(self, code: str) -> Dossier | None:
