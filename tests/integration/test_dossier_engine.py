@@ -14,13 +14,19 @@ from engine_fixtures import KEEP_SENT, make_network, outbox_messages
 
 from docflow.domain import dossier_flow as flow
 from docflow.domain.clock import ManualClock
-from docflow.domain.dossier import Applicant, DossierMessage
+from docflow.domain.dossier import Applicant, Channel, DossierMessage
 from docflow.domain.envelope import Code
-from docflow.domain.events import DocumentForwarded, DossierApologised, DossierHandedOver, DossierReceived
+from docflow.domain.events import (
+    DocumentForwarded,
+    DossierApologised,
+    DossierHandedOver,
+    DossierReceived,
+    StateChanged,
+)
 from docflow.domain.lifecycle import DossierState
 from docflow.domain.registry import AgencyKind
 from docflow.domain.worktime import Timeliness
-from docflow.errors import LifecycleError
+from docflow.errors import IllegalTransitionError, LifecycleError
 from docflow.services import Network
 from docflow.services.dossiers import dossier_routing
 from docflow.transports.base import Message
@@ -182,5 +188,40 @@ def test_the_apology_letter_goes_to_the_desk_as_an_edxml_document(engine_db: str
         assert after.history[-1].content.startswith("Xin lỗi và hẹn lại ngày trả kết quả")
         steps = [s.event for s in net.trace(d.code) if isinstance(s.event, DossierApologised)]
         assert [(e.node, e.desk, e.letter) for e in steps] == [(office, desk, letter)]
+    finally:
+        net.ctx.store.close()
+
+
+def test_a_desk_clerks_actions_each_store_the_copy_and_an_illegal_one_writes_nothing(engine_db: str) -> None:
+    clock = ManualClock(T0)
+    net = make_network(engine_db, clock=clock)
+    try:
+        desks = net.node(commune_of(net)).dossiers
+        d = desks.receive(LAND, Applicant("Võ Thị Mai"), CLERK, number=11)
+        desks.start(d.code, CLERK)
+        clock.advance(HOUR)
+        desks.suspend(d.code, CLERK, "chờ ý kiến cơ quan thuế")
+        clock.advance(48 * HOUR)  # two calendar days with the clock stopped
+        resumed = desks.resume(d.code, CLERK)
+        assert resumed.due_at is not None and d.due_at is not None and resumed.due_at > d.due_at
+        desks.request_supplement(d.code, CLERK, "bản sao sổ hộ khẩu")
+        with pytest.raises(IllegalTransitionError):
+            desks.finish(d.code, CLERK)  # waiting for papers: not a move of the DOSSIER table
+        waiting = desks.get(d.code)
+        assert waiting is not None and waiting.state is DossierState.SUPPLEMENT_REQUESTED
+        clock.advance(HOUR)
+        desks.receive_supplement(d.code, CLERK)
+        after = desks.withdraw(d.code, CLERK, "không tiếp tục")
+        assert after.state is DossierState.WITHDRAWN and desks.get(d.code) == after
+        online = desks.receive("1.000894", Applicant("Đỗ Văn Nam"), CLERK, number=12, channel=Channel.ONLINE)
+        assert online.state is DossierState.SUBMITTED
+        refused = desks.refuse(online.code, CLERK, "thiếu giấy tờ")
+        assert refused.state is DossierState.REFUSED
+        moves = [s.event for s in net.trace(d.code) if isinstance(s.event, StateChanged)]
+        assert [(m.lifecycle, m.event) for m in moves] == [
+            ("dossier", event)
+            for event in ("start", "suspend", "resume", "request_supplement", "receive_supplement", "withdraw")
+        ]
+        assert net.quarantine() == []
     finally:
         net.ctx.store.close()
