@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,21 @@ H58, DISTRICT, COMMUNE, G22 = "000.00.00.H58", "000.00.50.H58", "000.20.50.H58",
 TIEN_GIANG_SIDE = f"{H58},{DISTRICT},{COMMUNE}"
 
 
-def network(tmp_path: Path, db: str | None = None) -> Network:
-    return build_network(db=db or f"sqlite:///{tmp_path / 'shared.db'}", transport=f"file://{tmp_path / 'spool'}")
+@pytest.fixture
+def opened() -> Iterator[list[Network]]:
+    """Networks a test opens; their stores and spools are closed after it (PostgreSQL connections are few)."""
+    made: list[Network] = []
+    yield made
+    for net in made:
+        net.ctx.transport.close()
+        net.ctx.store.close()
+
+
+def network(tmp_path: Path, db: str | None = None, opened: list[Network] | None = None) -> Network:
+    net = build_network(db=db or f"sqlite:///{tmp_path / 'shared.db'}", transport=f"file://{tmp_path / 'spool'}")
+    if opened is not None:
+        opened.append(net)
+    return net
 
 
 def start_worker(tmp_path: Path, agencies: str, name: str, db: str | None = None) -> subprocess.Popen[bytes]:
@@ -58,9 +71,9 @@ def states(net: Network, document_id: str) -> dict[str, str]:
     return {d.recipient: d.state for d in net.node(H58).deliveries(document_id)}
 
 
-def test_workers_deliver_answer_and_stop_on_sigterm(tmp_path, engine_db):
+def test_workers_deliver_answer_and_stop_on_sigterm(tmp_path, engine_db, opened):
     """Two workers over one store (a SQLite file, and PostgreSQL where DOCFLOW_TEST_POSTGRES_URL is set)."""
-    net = network(tmp_path, engine_db)
+    net = network(tmp_path, engine_db, opened)
     document_id = net.node(H58).send(recipients=[G22, COMMUNE], subject="Công văn", code="5/UBND-VP")
     workers = [start_worker(tmp_path, TIEN_GIANG_SIDE, "tg", engine_db), start_worker(tmp_path, G22, "vpcp", engine_db)]
     try:
@@ -77,8 +90,8 @@ def test_workers_deliver_answer_and_stop_on_sigterm(tmp_path, engine_db):
     assert f"docflow worker: {COMMUNE} received 1 applied 1" in logs
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(tmp_path):
-    net = network(tmp_path)
+def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(tmp_path, opened):
+    net = network(tmp_path, opened=opened)
     sent = [net.node(H58).send(recipients=[COMMUNE], subject=f"Văn bản {n}", code=f"{n}/UBND-VP") for n in range(1, 41)]
     first = start_worker(tmp_path, TIEN_GIANG_SIDE, "first")
     try:
@@ -112,10 +125,10 @@ def test_the_agencies_of_a_worker_are_checked_against_the_registry():
         agencies_of(tree, None, "000.00.00.H41")
 
 
-def test_two_workers_for_the_same_agencies_send_and_apply_each_message_once(tmp_path, engine_db):
+def test_two_workers_for_the_same_agencies_send_and_apply_each_message_once(tmp_path, engine_db, opened):
     """Both workers serve the same three agencies and compete for every queue and outbox (SKIP LOCKED on
     PostgreSQL, BEGIN IMMEDIATE on SQLite, claim by rename in the spool): each document arrives once."""
-    net = network(tmp_path, engine_db)
+    net = network(tmp_path, engine_db, opened)
     sent = [net.node(H58).send(recipients=[COMMUNE], subject=f"Văn bản {n}", code=f"{n}/UBND-VP") for n in range(30)]
     workers = [start_worker(tmp_path, TIEN_GIANG_SIDE, name, engine_db) for name in ("a", "b")]
     try:
