@@ -5,6 +5,7 @@ case named here, and the command exits 1."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +67,29 @@ def test_a_broken_partner_is_caught(served: Served, mode: str) -> None:
     failed = {v.case for v in verdicts if not v.passed}
     assert CAUGHT_BY[mode] <= failed, [(v.case, v.passed, v.reason) for v in verdicts]
     assert not conforms(verdicts)
+
+
+def test_the_pytest_plugin_runs_the_cases_as_test_items(served: Served, tmp_path: Path) -> None:
+    """``pytest --docflow-partner URL …`` in a vendor's empty project: nine items, all passing against docflow
+    serve; against a broken partner the catching case fails and pytest exits 1."""
+    credentials = str(served.credentials)  # type: ignore[attr-defined]
+    common = ["--docflow-system", "engine", "--docflow-secret-file", credentials, "--docflow-as", H58,
+              "--docflow-to", G22, "-p", "no:randomly", "-p", "no:cacheprovider", "-q", "-rA"]  # fmt: skip
+
+    def pytest_run(url: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest", "--docflow-partner", url, *common]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    good = pytest_run(served.url)
+    assert good.returncode == 0, good.stdout + good.stderr
+    passed = [line for line in good.stdout.splitlines() if line.startswith("PASSED")]
+    assert "9 passed" in good.stdout and passed[-1].endswith("docflow-conformance::sent-list-true")
+    fake = start_fake("lists-resend-twice", served.url, free_port())
+    try:
+        bad = pytest_run(fake.url)
+    finally:
+        fake.stop()
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    failed = [line for line in bad.stdout.splitlines() if line.startswith("FAILED")]
+    assert failed and any("docflow-conformance::resend-not-duplicated" in line for line in failed), bad.stdout
+    assert "is listed 2 times" in bad.stdout  # the case's reason, in the failure report
