@@ -17,17 +17,25 @@ import json
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NoReturn
 
 from docflow.axis.client import AxisCallError, AxisClient
 from docflow.axis.credentials import Credentials, System
+from docflow.axis.packages import (
+    Parsed,
+    axis_system,
+    identity,
+    load_registry,
+    new_id,
+    organisation_of,
+    response_for,
+)
 from docflow.axis.protocol import AxisError, ErrorCode, ascii_text
-from docflow.bootstrap import build_network, load_topology
-from docflow.domain.envelope import BusinessDocType, Envelope, ResponseFor
-from docflow.domain.ids import DocumentId, OrganId, organ_id
+from docflow.bootstrap import build_network
+from docflow.domain.envelope import BusinessDocType, Envelope
+from docflow.domain.ids import organ_id
 from docflow.domain.registry import Registry
 from docflow.domain.routing import NATIONAL_AXIS
 from docflow.domain.status import StatusCode, StatusMessage
@@ -43,22 +51,6 @@ log = logging.getLogger("docflow.axis")
 #: A receiving system's status packet -> the engine's clerk action at the receiver.
 _ACTIONS = {"02": "reject", "03": "accept", "04": "assign", "05": "start", "06": "complete"}
 UPDATE_STATES = {"done": DONE, "fail": FAIL, "processing": PROCESSING}
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Parsed:
-    """What a ``sendEdoc`` body says about itself."""
-
-    kind: str  # "edoc" | "status"
-    sender: str
-    recipients: tuple[str, ...]
-    document_id: str
-    business: int
-    status_code: str = ""
-    subject: str = ""
-    notation: str = ""
-    envelope: Envelope | None = None
-    status: StatusMessage | None = None
 
 
 class AxisBackend:
@@ -438,7 +430,7 @@ class AxisBackend:
         now = ctx.clock.now()
         message = StatusMessage(
             sender=ctx.organization(package.recipient),
-            response_for=_response_for(package.document_id, package.sender),
+            response_for=response_for(package.document_id, package.sender),
             status=StatusCode.REJECTED,
             timestamp=now,
             description=reason,
@@ -461,7 +453,7 @@ class AxisBackend:
                     repo,
                     [
                         self._package(
-                            parsed, _axis_system(system), package.sender, key, new_id(), write_status(message), now
+                            parsed, axis_system(system), package.sender, key, new_id(), write_status(message), now
                         )
                     ],
                 )
@@ -492,7 +484,7 @@ class AxisBackend:
     def _seed_directory(self) -> None:
         with self.store.unit_of_work() as repo:
             if not axis_mailbox.list_organisations(repo):
-                axis_mailbox.add_organisations(repo, (_organisation(agency) for agency in self.registry))
+                axis_mailbox.add_organisations(repo, (organisation_of(agency) for agency in self.registry))
 
     def agencies(self) -> list[Organisation]:
         with self.store.snapshot() as repo:
@@ -509,62 +501,3 @@ class AxisBackend:
         with self._lock, self.store.unit_of_work() as repo:
             if not axis_mailbox.delete_organisation(repo, code):
                 raise AxisError(ErrorCode.UNKNOWN_AGENCY, f"unknown agency {ascii_text(code)[:40]!r}")
-
-
-def _axis_system(system_id: str) -> System:
-    """The axis itself as the writer of a package (a 02 on a receiver's behalf)."""
-    return System(system_id, "", frozenset())
-
-
-def identity(parsed: Parsed, recipient: str) -> str:
-    """The package's identity for ``recipient``: the key the engine's inbox uses for the same message."""
-    if parsed.kind == "edoc":
-        return f"edoc|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}"
-    return f"status|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}|{parsed.status_code}"
-
-
-def new_id() -> str:
-    """A fresh axis ``DocId``."""
-    return uuid.uuid4().hex
-
-
-def _response_for(document_id: str, original_sender: str) -> ResponseFor:
-    try:
-        parsed = DocumentId.parse(document_id)
-    except IdentifierError:
-        return ResponseFor(organ_id=OrganId.parse(original_sender), document_id=document_id)
-    return ResponseFor(
-        organ_id=OrganId.parse(original_sender),
-        code=f"{parsed.code_number}/{parsed.code_notation}",
-        promulgation_date=parsed.date,
-        document_id=document_id,
-    )
-
-
-def _organisation(agency: object) -> Organisation:
-    org = agency.organization  # type: ignore[attr-defined]
-    return Organisation(
-        organ_id=str(org.organ_id),
-        name=org.organ_name,
-        kind=str(agency.kind),  # type: ignore[attr-defined]
-        parent=str(agency.parent) if agency.parent is not None else None,  # type: ignore[attr-defined]
-        tier=int(org.organ_id.tier),
-        organization_in_charge=org.organization_in_charge,
-        address=org.organ_add,
-        email=org.email,
-        telephone=org.telephone,
-        fax=org.fax,
-        website=org.website,
-    )
-
-
-def load_registry(name_or_file: str | Registry) -> Registry:
-    """A registry by topology name, or from a CSV file (``docflow registry`` writes one)."""
-    from pathlib import Path
-
-    if isinstance(name_or_file, str) and Path(name_or_file).is_file():
-        from docflow.domain.registry_csv import load_csv
-
-        with open(name_or_file, encoding="utf-8") as stream:
-            return load_csv(stream, source=name_or_file)
-    return load_topology(name_or_file)

@@ -55,7 +55,7 @@ def agencies_of(registry: Registry, agencies: str | None, under: str | None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from docflow.axis.backend import load_registry
+    from docflow.axis.packages import load_registry
     from docflow.bootstrap import build_network
     from docflow.services import serve_once
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from axis_processes import COMMUNE, H58, Served, start_server, stop
 
-from docflow.axis.backend import _response_for
+from docflow.axis.packages import response_for
 from docflow.bootstrap import build_network
 from docflow.domain.status import StatusCode, StatusMessage
 from docflow.xml import read_status, write_envelope, write_status
@@ -73,7 +73,7 @@ def status(drafter, reporter: str, document_id: str, code: str) -> bytes:
     ctx = drafter.ctx
     message = StatusMessage(
         sender=ctx.organization(reporter),
-        response_for=_response_for(document_id, H58),
+        response_for=response_for(document_id, H58),
         status=StatusCode(code),
         timestamp=ctx.clock.now(),
         description=StatusCode(code).label,

@@ -51,13 +51,13 @@ def document(drafter, recipients, code="12/UBND-VP", subject="Báo cáo tình h�
 
 
 def status_packet(drafter, reporter: str, document_id: str, code: str, description: str = "") -> bytes:
-    from docflow.axis.backend import _response_for
+    from docflow.axis.packages import response_for
     from docflow.domain.status import StatusCode, StatusMessage
 
     ctx = drafter.ctx
     message = StatusMessage(
         sender=ctx.organization(reporter),
-        response_for=_response_for(document_id, H58),
+        response_for=response_for(document_id, H58),
         status=StatusCode(code),
         timestamp=ctx.clock.now(),
         description=description or StatusCode(code).label,
