@@ -76,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from docflow.axis import credentials as creds
     from docflow.axis.app import ServerSettings, create_app
     from docflow.axis.backend import AxisBackend
-    from docflow.axis.packages import load_registry
     from docflow.axis.client import AxisClient
     from docflow.axis.credentials import secret_for
     from docflow.axis.hub import UpstreamPull
+    from docflow.axis.packages import load_registry
     from docflow.domain.routing import NATIONAL_AXIS
     from docflow.errors import ConfigError
 
