@@ -21,7 +21,7 @@ from docflow.errors import IllegalTransitionError
 
 D = DeliveryState
 #: not idempotent by design: each is one attempt of the sender (all others may arrive twice)
-ONE_SHOT = frozenset({"send", "fail", "resend"})
+ONE_SHOT = frozenset({"send", "fail", "resend", "revive"})
 #: the test's own, independent view of how far the receiver got (02 sits beside 03)
 PROGRESS = {D.ARRIVED: 1, D.ACCEPTED: 2, D.REJECTED: 2, D.ASSIGNED: 3, D.PROCESSING: 4, D.COMPLETED: 5}
 FAST = settings(max_examples=50, stateful_step_count=20, deadline=None)
