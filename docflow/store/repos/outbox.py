@@ -24,16 +24,16 @@ from docflow.store.tables import documents, outbox
 _ENQUEUE = outbox.insert()
 _WAITING = (outbox.c.sent_at.is_(None), outbox.c.dead_at.is_(None))
 _DUE = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("c_now"))
-_COLUMNS = [c for c in outbox.c if c.name != "body"]
 _CLAIM_SELECT = (
-    select(*_COLUMNS, func.coalesce(outbox.c.body, documents.c.envelope).label("body"))
-    .select_from(outbox.outerjoin(documents, documents.c.id == outbox.c.document_row))
+    select(outbox)
     .where(outbox.c.node == bindparam("c_node"), *_WAITING, _DUE)
     .order_by(outbox.c.id)
     .limit(bindparam("c_limit"))
 )
 # SQLite has no row locks (its write lock serialises relays); PostgreSQL skips rows another relay is claiming.
-_CLAIM = {"sqlite": _CLAIM_SELECT, "postgresql": _CLAIM_SELECT.with_for_update(skip_locked=True, of=outbox)}
+_CLAIM = {"sqlite": _CLAIM_SELECT, "postgresql": _CLAIM_SELECT.with_for_update(skip_locked=True)}
+# The bytes of the stored documents some rows carry: read once per document, shared by its rows.
+_BODIES = select(documents.c.id, documents.c.envelope).where(documents.c.id.in_(bindparam("ids", expanding=True)))
 _LEASE = (
     update(outbox)
     .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -57,9 +57,7 @@ _PURGE = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
 _PRUNE = delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < bindparam("before"))
 _NODES_DUE = select(outbox.c.node).where(*_WAITING, _DUE).distinct().order_by(outbox.c.node)
 _NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(*_WAITING)
-_DEAD = select(*_COLUMNS, func.coalesce(outbox.c.body, documents.c.envelope).label("body")).select_from(
-    outbox.outerjoin(documents, documents.c.id == outbox.c.document_row)
-)
+_DEAD = select(outbox)
 
 
 def _record(row: Any) -> OutboxMessage:
@@ -91,7 +89,7 @@ class OutboxRepo(TableRepo):
         """Take up to ``limit`` due messages of ``node`` in queue order, counting an attempt and leasing them
         until ``now + lease`` (then they are due again unless marked sent, retried or given up)."""
         params = {"c_node": node, "c_now": now, "c_limit": limit}
-        claimed = [_record(row) for row in self.run(_CLAIM[self.dialect], params, what="claim outbox")]
+        claimed = self._with_bodies([_record(row) for row in self.run(_CLAIM[self.dialect], params, what="claim")])
         if not claimed:
             return []
         until = now + lease
@@ -124,7 +122,21 @@ class OutboxRepo(TableRepo):
         if node is not None:
             stmt = stmt.where(outbox.c.node == node)
         rows = [_record(row) for row in self.run(stmt, what="dead messages")]
-        return [r for r in rows if document is None or r.headers.get("document") == document]
+        return self._with_bodies([r for r in rows if document is None or r.headers.get("document") == document])
+
+    def _with_bodies(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Rows with the bytes of the document they name filled in (one read per document, however many rows:
+        a fan-out to 5,000 recipients reads its envelope once)."""
+        wanted = sorted({row.document_row for row in rows if row.document_row is not None and not row.body})
+        if not wanted:
+            return rows
+        bodies = {i: bytes(envelope) for i, envelope in self.run(_BODIES, {"ids": wanted}, what="document bodies")}
+        return [
+            replace(row, body=bodies.get(row.document_row, b""))
+            if row.document_row is not None and not row.body
+            else row
+            for row in rows
+        ]
 
     def revive(self, message_ids: Sequence[str], now: datetime) -> int:
         """Queue given-up messages again, due at once with a fresh budget."""
