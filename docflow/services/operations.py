@@ -40,6 +40,7 @@ from docflow.services.wire import MAX_DOCUMENT_ID
 from docflow.services.work import NodeWork, unit
 from docflow.store import Amendment, Delivery, Document, Repository
 from docflow.xml import write_envelope
+from docflow.xml.hop import read_hop
 
 #: clerk action -> (INBOUND event, status code sent back): the domain's table, named here for callers.
 ACTIONS = CLERK_ACTIONS
@@ -100,7 +101,9 @@ def send(ctx: Context, node: str, envelope: Envelope, *, within: NodeWork | None
         message = f"DocumentId is {len(document_id)} characters long, more than the {MAX_DOCUMENT_ID} docflow stores"
         path = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentId"
         raise ValidationError(message, violations=[Violation(message, path=path, rule="document-id-length")])
-    body = sign(ctx, node, write_envelope(envelope))
+    written = write_envelope(envelope)
+    read_hop(written, source=f"the document {document_id} from {node}", expect="document")  # what receivers check
+    body = sign(ctx, node, written)
     business = int(envelope.business.doc_type)
     recipients = [str(r.organ_id) for r in envelope.recipients]
     with _node_work(ctx, node, within) as here:

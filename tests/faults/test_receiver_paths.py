@@ -266,3 +266,13 @@ def test_sending_a_document_id_twice_says_what_to_do(engine_db: str) -> None:
     with pytest.raises(DuplicateError, match=r"already sent .*12/CT-UBND: .* a new document needs its own number"):
         net.node(PROVINCE).send(recipients=[COMMUNE], subject="Chỉ thị", code="12/CT-UBND")
     assert [d.state for d in net.node(PROVINCE).deliveries(first)] == ["arrived"]  # nothing else moved
+
+
+def test_a_document_its_receivers_would_refuse_is_refused_when_sending(engine_db: str) -> None:
+    net, _, _ = network(engine_db)
+    with pytest.raises(ValidationError) as caught:
+        net.node(PROVINCE).send(recipients=[COMMUNE], subject="Công văn", code="13/CV-UBND", content="x" * 501)
+    [violation] = caught.value.violations
+    assert violation.path.endswith("/Content") and "13/CV-UBND" in str(caught.value)
+    with net.ctx.store.snapshot() as repo:
+        assert repo.count("documents") == repo.count("outbox") == 0
