@@ -152,4 +152,4 @@ if POSTGRES:
         return Figure(two_us / 1e6, one_us / 1e6, "s", note)
 
 else:
-    print("bench_workers: workers_two not run: DOCFLOW_TEST_POSTGRES_URL is unset (it needs PostgreSQL)", file=sys.stderr)
+    print("bench_workers: workers_two not run: DOCFLOW_TEST_POSTGRES_URL is unset (needs PostgreSQL)", file=sys.stderr)
