@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from docflow.axis.backend import AxisBackend
 from docflow.axis.credentials import System
@@ -318,8 +318,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(backend: AxisBackend, settings: ServerSettings | None = None) -> Starlette:
-    """The ASGI application serving every axis operation at ``<base_path>/<operation>``."""
+def create_app(
+    backend: AxisBackend, settings: ServerSettings | None = None, routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The ASGI application serving every axis operation at ``<base_path>/<operation>``; ``routes`` (the operator
+    console's) are tried first."""
     settings = settings or ServerSettings()
     secrets = backend.credentials.secrets
     limit = settings.rate_limit
@@ -366,6 +369,6 @@ def create_app(backend: AxisBackend, settings: ServerSettings | None = None) -> 
         return Response(encode_answer(payload), media_type="application/json")
 
     base = "/" + settings.base_path.strip("/") if settings.base_path.strip("/") else ""
-    app = Starlette(routes=[Route(base + "/{operation}", endpoint, methods=["GET", "POST"])])
+    app = Starlette(routes=[*routes, Route(base + "/{operation}", endpoint, methods=["GET", "POST"])])
     app.state.backend = backend
     return app

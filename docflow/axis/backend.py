@@ -117,6 +117,11 @@ class AxisBackend:
         return backend
 
     @property
+    def lock(self) -> threading.RLock:
+        """The lock every use of the engine's network holds (the operator console takes it too)."""
+        return self._lock
+
+    @property
     def store(self) -> Store:
         return self.network.ctx.store
 

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dossiers": ("docflow.cli.dossiers", "export the one-stop dossiers for the public-service portal (DVCQG)"),
     "inspect": ("docflow.cli.inspect", "print a readable summary of an edXML message"),
     "keys": ("docflow.cli.keys", "manage signing keys: generate, import or list one key pair per OrganId"),
+    "operator": ("docflow.cli.operator", "add an operator of the console (docflow serve --operators FILE)"),
     "outbox": ("docflow.cli.outbox", "list, retry or purge the work given up after its retry budgets"),
     "registry": ("docflow.cli.registry", "show an agency topology: counts per tier and kind, then the tree"),
     "serve": ("docflow.cli.serve", "serve the national axis API (sendEdoc, getEdoc, ...) backed by the engine"),

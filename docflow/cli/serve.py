@@ -12,6 +12,7 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_CREDENTIALS = "docflow-credentials.toml"
 DEFAULT_DB = "sqlite:///docflow.db"
@@ -67,6 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine-interval", type=float, default=1.0, metavar="SECONDS", help="engine pass interval (default 1)"
     )
+    parser.add_argument(
+        "--operators",
+        metavar="FILE",
+        default=None,
+        help="serve the operator console at /console to the operators in FILE (TOML; docflow operator FILE NAME)",
+    )
+    parser.add_argument(
+        "--overdue-hours",
+        type=float,
+        default=24.0,
+        metavar="HOURS",
+        help="console: a delivery unfinished and unmoved this long is overdue (default 24)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -84,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from docflow.errors import ConfigError
 
     registry = load_registry(args.registry)
+    operators = _operators(args)  # before anything is opened: a bad operators file stops here
     path = Path(args.credentials or DEFAULT_CREDENTIALS)
     if args.credentials is None and not path.exists():
         made = creds.generate(path, [str(agency.code) for agency in registry])
@@ -116,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         rate_burst=args.rate_burst,
     )
-    app = create_app(backend, settings)
+    routes = _console(args, backend, operators) if operators is not None else []
+    app = create_app(backend, settings, routes)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
     server = uvicorn.Server(config)
     print(
@@ -128,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     # lets the process finish its own clean-up and exit 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
+    if routes:
+        print(f"docflow serve: operator console on http://{args.host}:{args.port}/console", flush=True)
     backend.start_pump(args.engine_interval)
     if puller is not None:
         puller.start()
@@ -140,6 +158,29 @@ def run(args: argparse.Namespace) -> int:
         backend.close()
     sys.stdout.flush()
     return 0
+
+
+def _operators(args: argparse.Namespace) -> Any:
+    """The console's operators (``None`` without ``--operators``); ``ConfigError`` for a bad file or setting."""
+    if not args.operators:
+        return None
+    from docflow.console import operators
+    from docflow.errors import ConfigError
+
+    if args.overdue_hours <= 0:
+        raise ConfigError(f"--overdue-hours must be positive, not {args.overdue_hours:g}")
+    return operators.load(args.operators)
+
+
+def _console(args: argparse.Namespace, backend: Any, operators: Any) -> list[Any]:
+    """The operator console's routes, on the backend's network and under its lock."""
+    from datetime import timedelta
+
+    from docflow.console.service import Console
+    from docflow.console.web import console_routes
+
+    console = Console(backend.network, backend.lock, overdue_after=timedelta(hours=args.overdue_hours))
+    return console_routes(console, operators)
 
 
 def default_spool(db: str) -> str:

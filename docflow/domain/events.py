@@ -305,6 +305,23 @@ class DossierApologised(DomainEvent):
         return f"apology for a late dossier, new return date {self.new_due}{sent}"
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorActed(DomainEvent):
+    """An operator acted from the console at this node: ``action`` (retry, release, purge …) on ``target``
+    (``quarantine:<id>`` or ``dead:<message id>``), with what came of it."""
+
+    operator: str
+    action: str
+    target: str
+    outcome: str = ""
+    kind: ClassVar[str] = "operator-acted"
+    PARTY: ClassVar[str] = "node"
+
+    def describe(self) -> str:
+        outcome = f": {self.outcome[:120]}" if self.outcome else ""
+        return f"operator {self.operator} {self.action} {self.target}{outcome}"
+
+
 #: kind -> class: the one place where audit rows' kind text is read.
 KINDS: Mapping[str, type[DomainEvent]] = {
     cls.kind: cls
@@ -324,6 +341,7 @@ KINDS: Mapping[str, type[DomainEvent]] = {
         DossierHandedOver,
         DossierReceived,
         DossierApologised,
+        OperatorActed,
     )
 }
 _BASE = frozenset({"node", "at", "document_id"})
