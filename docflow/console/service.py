@@ -65,6 +65,14 @@ class Console:
     def now(self) -> datetime:
         return self.network.ctx.clock.now()
 
+    def agency_name(self, code: str) -> str:
+        """The registry's name of agency ``code`` ("" for a code it does not know)."""
+        try:
+            agency = self.network.ctx.registry.get(code)
+        except DocflowError:
+            return ""
+        return agency.name if agency is not None else ""
+
     # -- reads ----------------------------------------------------------------------------------------
 
     def queues(self) -> list[AgencyQueues]:

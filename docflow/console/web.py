@@ -48,12 +48,14 @@ def age(value: datetime | timedelta | None, now: datetime | None = None) -> str:
         return f"{seconds // 60} min"
     if seconds < 86400:
         return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def _templates() -> Jinja2Templates:
+def _templates(console: Console) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["prefix"] = PREFIX
+    templates.env.globals["agency_name"] = console.agency_name
     templates.env.filters["text"] = lambda data: data.decode("utf-8", "replace")
     return templates
 
@@ -76,7 +78,7 @@ def _csrf(request: Request) -> str:
 
 def console_app(console: Console, operators: Operators) -> Starlette:
     """The console as its own ASGI application (mount it at ``PREFIX``)."""
-    templates = _templates()
+    templates = _templates(console)
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         now = console.now

@@ -103,9 +103,10 @@ def test_every_page_renders_what_the_store_holds(served: Served) -> None:
     overview = get("/console/").text
     assert "Queues and outboxes per agency" in overview
     assert PROVINCE in overview and COMMUNE in overview  # the given-up message and the quarantined entry
+    assert "UBND tỉnh Tiền Giang" in overview  # agencies are named, not only coded
 
     overdue = get("/console/overdue").text
-    assert "not moved for more than <strong>1 d 0 h</strong>" in overdue
+    assert "not moved for more than <strong>1 d</strong>" in overdue
     assert seeded.dead_document in overdue and "dead" in overdue and "1 d 1 h" in overdue
 
     quarantine = get("/console/quarantine").text
@@ -222,4 +223,5 @@ def test_ages_read_as_a_person_says_them() -> None:
         "3 h 05 min",
         "2 d 4 h",
     ]
+    assert age(timedelta(days=1)) == "1 d"
     assert age(None) == "—"
