@@ -6,8 +6,8 @@ URLs: ``sqlite:///path.db`` (or a bare path), ``sqlite://`` (memory, tests), ``p
 
 SQLite is set up on every new connection: WAL journal, ``synchronous=NORMAL``, ``foreign_keys=ON``
 and a busy timeout.  pysqlite's own transaction handling is switched off and every transaction is
-opened with ``BEGIN IMMEDIATE``, so a writer takes SQLite's single write lock up front (waiting up
-to the busy timeout) instead of failing half-way when it upgrades a read lock; a connection carrying
+opened with ``BEGIN IMMEDIATE`` (sent straight to the driver), so a writer takes SQLite's single write lock up
+front (waiting up to the busy timeout) instead of failing half-way when it upgrades a read lock; a connection carrying
 the ``docflow_snapshot`` execution option opens a plain deferred ``BEGIN`` (a read snapshot that
 does not block writers).  Nothing here opens a connection until the engine is used.
 
@@ -208,9 +208,20 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         snapshot = conn.get_execution_options().get(SNAPSHOT_OPTION, False)
-        conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+        conn.connection.info[_BEGIN] = "BEGIN" if snapshot else "BEGIN IMMEDIATE"
 
+    def _do_begin(dbapi_connection: Any) -> None:
+        # Straight to the driver: a BEGIN needs none of a statement's compilation, events or result handling (it
+        # is a tenth of the statements of a unit of work).  SQLAlchemy maps the driver's errors raised here.
+        dbapi_connection.driver_connection.execute(dbapi_connection.info.pop(_BEGIN, "BEGIN IMMEDIATE"))
+
+    dialect: Any = engine.dialect
+    dialect.do_begin = _do_begin
     return engine
+
+
+#: Key of the pooled connection's ``info`` naming the BEGIN the next transaction opens with.
+_BEGIN = "docflow_begin"
 
 
 def missing_sqlite_file(url: str | None) -> str | None:
