@@ -91,6 +91,10 @@ class Activity:
         self.intake.add(other.intake)
 
 
+#: Up to this many hand-off rows are left out of ``Network.wake``'s search by id (more: searched for as well).
+_WAKE_BESIDES_LIMIT = 1_000
+
+
 class Network:
     """Many nodes over one store and one transport."""
 
@@ -194,14 +198,17 @@ class Network:
 
     def wake(self) -> None:
         """Find outboxes whose waiting messages (retries, lapsed leases) are due by now; drop sent rows kept
-        past their retention."""
+        past their retention.  The rows in the hand-off are left out of the search: the next step sends them
+        (an outbox holding only those needs no claim)."""
         keep = self.ctx.settings.keep_sent
         now = self.ctx.clock.now()
         if keep > 0:
             with self.ctx.store.unit_of_work() as repo:
                 repo.outbox.prune(now - timedelta(seconds=keep))
+        handoff = self.ctx.handoff
+        besides = handoff.message_ids() if len(handoff) <= _WAKE_BESIDES_LIMIT else []
         with self.ctx.store.snapshot() as repo:
-            self._outbox.update(repo.outbox.nodes_due(now))
+            self._outbox.update(repo.outbox.nodes_due(now, besides=besides))
 
     def next_due(self) -> datetime | None:
         """When the next waiting outbox message falls due (for a driver that moves virtual time)."""

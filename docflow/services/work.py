@@ -47,6 +47,10 @@ class Handoff:
     def put(self, rows: Iterable[OutboxMessage]) -> None:
         self._rows.extend(rows)
 
+    def message_ids(self) -> list[str]:
+        """The message ids of the rows held (still due in the store until they are sent and recorded)."""
+        return [row.message_id for row in self._rows]
+
     def take(self) -> list[OutboxMessage]:
         rows = list(self._rows)
         self._rows.clear()

@@ -58,6 +58,12 @@ _REVIVE = (
 _PURGE = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
 _PRUNE = delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < bindparam("before"))
 _NODES_DUE = select(outbox.c.node).where(*_WAITING, _DUE).distinct().order_by(outbox.c.node)
+_NODES_DUE_BESIDES = (
+    select(outbox.c.node)
+    .where(*_WAITING, _DUE, outbox.c.message_id.not_in(bindparam("skip", expanding=True)))
+    .distinct()
+    .order_by(outbox.c.node)
+)
 _NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(*_WAITING)
 _DEAD = select(outbox)
 
@@ -158,8 +164,12 @@ class OutboxRepo(TableRepo):
         """Delete messages kept after sending (a retention period) that were sent before ``before``."""
         return int(self.run(_PRUNE, {"before": before}, what="prune outbox").rowcount)
 
-    def nodes_due(self, now: datetime) -> list[str]:
-        """Nodes holding waiting messages that are due at ``now``."""
+    def nodes_due(self, now: datetime, *, besides: Sequence[str] = ()) -> list[str]:
+        """Nodes holding waiting messages that are due at ``now``, other than the messages ``besides`` (which
+        the caller is about to send)."""
+        if besides:
+            params = {"c_now": now, "skip": list(besides)}
+            return [row[0] for row in self.run(_NODES_DUE_BESIDES, params, what="due outboxes")]
         return [row[0] for row in self.run(_NODES_DUE, {"c_now": now}, what="due outboxes")]
 
     def next_due(self) -> datetime | None:
