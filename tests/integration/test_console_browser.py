@@ -71,6 +71,15 @@ def shot(driver, name: str) -> None:
     driver.set_window_size(1280, 900)
 
 
+def wait_for(driver, css: str):
+    """The element ``css`` once the page a click asked for has loaded (a click does not wait for it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, 15).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
 def count(server: Served, query: str) -> int:
     return int(server.rows(query)[0][0])
 
@@ -88,11 +97,12 @@ def test_an_operator_logs_in_retries_a_dead_letter_and_purges_a_quarantined_entr
     driver.find_element(By.ID, "name").send_keys(OPERATOR)
     driver.find_element(By.ID, "password").send_keys("wrong")
     driver.find_element(By.ID, "login").click()
-    assert "Wrong name or password." in driver.page_source
+    assert "Wrong name or password." in wait_for(driver, "[role=alert]").text
     shot(driver, "01-login-refused")
     driver.find_element(By.ID, "name").send_keys(OPERATOR)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login").click()
+    wait_for(driver, "header form[action$='/logout']")
     assert urlsplit(driver.current_url).path == "/console/dead"  # back where the operator was going
 
     driver.get(console + "/")
@@ -111,20 +121,20 @@ def test_an_operator_logs_in_retries_a_dead_letter_and_purges_a_quarantined_entr
     driver.get(console + "/dead")
     shot(driver, "06-dead-letters")
     driver.find_element(By.CSS_SELECTOR, "#dead-1 form[action$='/dead/retry'] button").click()
-    assert "1 given-up message(s) queued again." in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    assert "1 given-up message(s) queued again." in wait_for(driver, ".flash").text
     shot(driver, "07-dead-letter-retried")
     assert count(server, "select count(*) from outbox where dead_at is not null") == 0
 
     driver.get(console + "/quarantine")
     driver.find_element(By.CSS_SELECTOR, f"#entry-{seeded.quarantine_id} form[action$='/purge'] button").click()
-    assert f"Entry {seeded.quarantine_id} purged." in driver.find_element(By.CSS_SELECTOR, ".flash").text
+    assert f"Entry {seeded.quarantine_id} purged." in wait_for(driver, ".flash").text
     shot(driver, "08-quarantine-purged")
     assert count(server, "select count(*) from quarantine") == 0
 
     driver.get(console + "/trace")
     driver.find_element(By.NAME, "doc").send_keys(seeded.dead_document)
     driver.find_element(By.CSS_SELECTOR, "form[action$='/trace'] button").click()
-    timeline = driver.find_element(By.CSS_SELECTOR, "ol.timeline").text
+    timeline = wait_for(driver, "ol.timeline").text
     assert "sent to 000.20.50.H58" in timeline and f"operator {OPERATOR} retry" in timeline
     shot(driver, "09-journey")
 
