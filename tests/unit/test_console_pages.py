@@ -225,3 +225,31 @@ def test_ages_read_as_a_person_says_them() -> None:
     ]
     assert age(timedelta(days=1)) == "1 d"
     assert age(None) == "—"
+
+
+def test_a_quarantined_status_retried_moves_the_delivery_it_answers(served: Served) -> None:
+    from console_data import quarantine
+
+    from docflow.domain.status import StatusCode, StatusMessage
+    from docflow.services.outgoing import response_for
+    from docflow.xml import write_status
+
+    login(served.client)
+    token = csrf(served.client.get("/console/dead").text)
+    message = served.net.dead()[0].message_id
+    served.client.post("/console/dead/retry", data={"csrf": token, "message_id": message})
+    document = served.seeded.dead_document
+    ctx = served.net.ctx
+    status = StatusMessage(
+        sender=ctx.organization(COMMUNE),
+        response_for=response_for(document, PROVINCE),
+        status=StatusCode.ACCEPTED,
+        timestamp=ctx.clock.now(),
+        description="Đã tiếp nhận",
+    )
+    entry = quarantine(served.net, PROVINCE, write_status(status))
+    answer = served.client.post(f"/console/quarantine/{entry}/retry", data={"csrf": token})
+    assert f"status {document} from {COMMUNE} handed back to {PROVINCE}" in served.client.get(
+        answer.headers["location"]
+    ).text
+    assert [d.state for d in served.net.node(PROVINCE).deliveries(document)] == ["accepted"]
