@@ -28,7 +28,11 @@ def send_documents(url: str, count: int) -> None:
         district = registry.districts_of(province)[0]
         for number in range(1, count + 1):
             net.node(province).send(
-                recipients=[district], subject=f"Công văn {number}", code=f"{number}/UBND-VP", content=CONTENT
+                recipients=[district],
+                subject=f"Công văn {number}",
+                code=f"{number}/UBND-VP",
+                content=CONTENT[:480],  # the schema's limit; the rest travels as an attachment
+                attachments=[("bao-cao.txt", CONTENT.encode(), "text/plain")],
             )
         activity = net.run_until_idle()
         assert activity.intake.received == 2 * count  # each document and its 01 status
