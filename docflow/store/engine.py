@@ -205,23 +205,34 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        snapshot = conn.get_execution_options().get(SNAPSHOT_OPTION, False)
-        conn.connection.info[_BEGIN] = "BEGIN" if snapshot else "BEGIN IMMEDIATE"
+    # No engine-level event listener: with none, SQLAlchemy skips its event dispatch on every statement.  The
+    # snapshot option is noted on the pooled connection when it is set (cleared at each checkout, so it lives
+    # as long as the ``Connection`` that set it) and read when the transaction begins.
+    dialect: Any = engine.dialect
+    set_options = dialect.set_connection_execution_options
+
+    def _set_options(connection: Any, opts: Any) -> None:
+        set_options(connection, opts)
+        if SNAPSHOT_OPTION in opts:
+            connection.connection.info[_SNAPSHOT] = bool(opts[SNAPSHOT_OPTION])
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info.pop(_SNAPSHOT, None)
 
     def _do_begin(dbapi_connection: Any) -> None:
         # Straight to the driver: a BEGIN needs none of a statement's compilation, events or result handling (it
         # is a tenth of the statements of a unit of work).  SQLAlchemy maps the driver's errors raised here.
-        dbapi_connection.driver_connection.execute(dbapi_connection.info.pop(_BEGIN, "BEGIN IMMEDIATE"))
+        snapshot = dbapi_connection.info.get(_SNAPSHOT, False)
+        dbapi_connection.driver_connection.execute("BEGIN" if snapshot else "BEGIN IMMEDIATE")
 
-    dialect: Any = engine.dialect
+    dialect.set_connection_execution_options = _set_options
     dialect.do_begin = _do_begin
     return engine
 
 
-#: Key of the pooled connection's ``info`` naming the BEGIN the next transaction opens with.
-_BEGIN = "docflow_begin"
+#: Key of the pooled connection's ``info`` saying its ``Connection`` asked for a read snapshot.
+_SNAPSHOT = "docflow_snapshot"
 
 
 def missing_sqlite_file(url: str | None) -> str | None:
