@@ -42,7 +42,7 @@ from docflow.domain.dossier import (
 from docflow.domain.envelope import TraceHeader
 from docflow.domain.ids import OrganId
 from docflow.errors import ConfigError, IdentifierError, ValidationError, Violation
-from docflow.xml.edxml import organ_id
+from docflow.xml.edxml import organ_id, text_child
 from docflow.xml.parser import ParserLimits, parse_xml
 from docflow.xml.schemas import element_path, locate, schema_dir, validation_error
 
@@ -288,18 +288,7 @@ def read_dossier(data: bytes, *, source: str | None = None) -> DossierMessage:
 
 # --- writing ------------------------------------------------------------------------------------------------
 def _add(parent: etree._Element, name: str, value: str = "") -> etree._Element:
-    element = _Sub(parent, _P + name)
-    if value:
-        try:
-            element.text = value
-        except (ValueError, TypeError) as exc:
-            path = element_path(element)
-            raise ValidationError(
-                f"{path}: {value!r} cannot be written as XML text: {exc}",
-                violations=[Violation(f"cannot be written as XML text: {exc}", None, path, "xml-char")],
-                rule="xml-char",
-            ) from None
-    return element
+    return text_child(parent, _P + name, value)
 
 
 def _add_time(parent: etree._Element, name: str, value: datetime | None) -> None:

@@ -208,8 +208,14 @@ def field_violation(exc: FieldError, source: str | None) -> Violation:
 
 
 def add(parent: etree._Element, name: str, value: str = "") -> etree._Element:
-    """Append child ``name`` with text ``value``; XML-illegal characters raise ``ValidationError``."""
-    element = _Sub(parent, _P + name)
+    """Append child ``name`` (in the edXML namespace) with text ``value``."""
+    return text_child(parent, _P + name, value)
+
+
+def text_child(parent: etree._Element, tag: str, value: str = "") -> etree._Element:
+    """Append child ``tag`` (a Clark-notation name) with text ``value``; XML-illegal characters raise
+    ``ValidationError`` naming the element's path."""
+    element = _Sub(parent, tag)
     if value:
         try:
             element.text = value
