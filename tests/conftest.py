@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import shutil
@@ -77,6 +78,15 @@ def _is_local(host: object) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _release_postgres_connections(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used PostgreSQL, collect the stores it left unclosed (their pools hold connections):
+    the server allows 100 clients, and a suite of a thousand tests would otherwise run out of them."""
+    yield
+    if "postgres" in request.node.nodeid or "pg" in request.fixturenames or "postgres_url" in request.fixturenames:
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -221,6 +221,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         drafts = request.getfixturevalue("drafts")
         server, url = _serve(tmp_path)
         made = _axis_backend(clock, url, drafts)
+    elif request.param == "file":
         root = tmp_path / "queues"
         made = Backend("file", clock, lambda **o: open_transport(f"file://{root}", clock=clock.time, fsync=False, **o))
     else:
