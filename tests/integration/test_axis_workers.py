@@ -105,6 +105,8 @@ def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(tmp_pat
     # a restarted worker finds what was left: due outbox rows, spool files claimed by the dead process
     second = start_worker(tmp_path, TIEN_GIANG_SIDE, "second")
     try:
+        # serving: its SIGTERM handler is set (a fast first worker may have left it nothing to do)
+        wait_for(lambda: "docflow worker: serving" in (tmp_path / "second.log").read_text(), "the second worker")
         # rows the killed worker had leased fall due again when their lease (retry_delay, 60 s) ends
         wait_for(lambda: all(states(net, d) == {COMMUNE: "arrived"} for d in sent), "40 arrivals", timeout=240)
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, select, update
 from docflow.errors import ConflictError
 from docflow.store.records import Amendment, State, state_text
 from docflow.store.repos.base import TableRepo, as_row, naive
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import amendments
 
 _KEY = and_(
@@ -19,15 +20,15 @@ _KEY = and_(
     amendments.c.recipient == bindparam("k_rcpt"),
     amendments.c.business_type == bindparam("k_type"),
 )
-_ADD = amendments.insert()
-_GET = select(amendments).where(_KEY, amendments.c.round == bindparam("k_round"))
-_LATEST = select(amendments).where(_KEY).order_by(amendments.c.round.desc()).limit(1)
-_SET = (
+_ADD = Prepared(amendments.insert())
+_GET = Prepared(select(amendments).where(_KEY, amendments.c.round == bindparam("k_round")))
+_LATEST = Prepared(select(amendments).where(_KEY).order_by(amendments.c.round.desc()).limit(1))
+_SET = Prepared(
     update(amendments)
     .where(_KEY, amendments.c.round == bindparam("k_round"), amendments.c.state == bindparam("k_old"))
     .values(state=bindparam("new"), updated_at=bindparam("now"))
 )
-_FOR_DOCUMENT = (
+_FOR_DOCUMENT = Prepared(
     select(amendments)
     .where(amendments.c.node == bindparam("k_node"), amendments.c.document_id == bindparam("k_doc"))
     .order_by(amendments.c.id)

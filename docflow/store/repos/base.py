@@ -1,12 +1,15 @@
 """What every table repository shares: the connection, the dialect and the mapping of driver errors.
 
-Driver errors become ``StoreError`` (``DuplicateError`` for a unique key) at this boundary.  Text that
+Driver errors become ``StoreError`` (``DuplicateError`` for a unique key) at this boundary.  A ``Prepared``
+statement runs on the SQLite driver's own connection when it has a driver form (``prepared.py``), else through
+SQLAlchemy like any other statement.  Text that
 PostgreSQL cannot store (NUL characters) is made visible instead of failing the unit of work (``safe_text``).
 Imports SQLAlchemy Core and ``docflow.errors`` only.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -15,6 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from docflow.errors import DuplicateError, StoreError
+from docflow.store.repos.prepared import Prepared
 
 
 class TableRepo:
@@ -27,6 +31,20 @@ class TableRepo:
         self.dialect = conn.dialect.name
 
     def run(self, stmt: Any, params: Any = None, *, what: str) -> Any:
+        if isinstance(stmt, Prepared):
+            if self.dialect == "sqlite":
+                first = params if params is None or isinstance(params, dict) else (params[0] if params else {})
+                form = stmt.form(self.conn.dialect, tuple(first) if first else ())
+                if form is not None:
+                    try:
+                        return form.execute(self.conn.connection.driver_connection, params)
+                    except sqlite3.IntegrityError as exc:
+                        if is_unique_violation(exc):
+                            raise DuplicateError(f"{what}: already stored ({exc})") from exc
+                        raise StoreError(f"{what}: {exc}") from exc
+                    except sqlite3.Error as exc:
+                        raise StoreError(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+            stmt = stmt.statement
         try:
             return self.conn.execute(stmt, params)
         except IntegrityError as exc:
@@ -37,8 +55,9 @@ class TableRepo:
             raise StoreError(f"{what}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
 
 
-def is_unique_violation(exc: IntegrityError) -> bool:
-    orig = exc.orig
+def is_unique_violation(exc: BaseException) -> bool:
+    """A driver error (or SQLAlchemy's wrapper of one) saying a unique key is already stored."""
+    orig = getattr(exc, "orig", exc)
     return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
 
 

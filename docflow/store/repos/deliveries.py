@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, select, update
 from docflow.errors import ConflictError
 from docflow.store.records import Delivery, Inbound, State, state_text
 from docflow.store.repos.base import TableRepo, as_row
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import deliveries, inbound
 
 _DELIVERY_KEY = and_(
@@ -22,9 +23,9 @@ _DELIVERY_KEY = and_(
     deliveries.c.document_id == bindparam("k_doc"),
     deliveries.c.recipient == bindparam("k_rcpt"),
 )
-_ADD_DELIVERY = deliveries.insert()
-_GET_DELIVERY = select(deliveries).where(_DELIVERY_KEY)
-_SET_DELIVERY = (
+_ADD_DELIVERY = Prepared(deliveries.insert())
+_GET_DELIVERY = Prepared(select(deliveries).where(_DELIVERY_KEY))
+_SET_DELIVERY = Prepared(
     update(deliveries)
     .where(_DELIVERY_KEY, deliveries.c.state == bindparam("k_old"))
     .values(
@@ -34,7 +35,7 @@ _SET_DELIVERY = (
         attempts=deliveries.c.attempts + bindparam("bump"),
     )
 )
-_FOR_DOCUMENT = (
+_FOR_DOCUMENT = Prepared(
     select(deliveries)
     .where(deliveries.c.node == bindparam("k_node"), deliveries.c.document_id == bindparam("k_doc"))
     .order_by(deliveries.c.recipient)
@@ -45,14 +46,16 @@ _INBOUND_KEY = and_(
     inbound.c.document_id == bindparam("k_doc"),
     inbound.c.business_type == bindparam("k_type"),
 )
-_ADD_INBOUND = inbound.insert()
-_GET_INBOUND = select(inbound).where(_INBOUND_KEY)
-_SET_INBOUND = (
+_ADD_INBOUND = Prepared(inbound.insert())
+_GET_INBOUND = Prepared(select(inbound).where(_INBOUND_KEY))
+_SET_INBOUND = Prepared(
     update(inbound)
     .where(_INBOUND_KEY, inbound.c.state == bindparam("k_old"))
     .values(state=bindparam("new"), updated_at=bindparam("now"))
 )
-_INBOUND_OF = select(inbound).where(inbound.c.node == bindparam("k_node")).order_by(inbound.c.id).limit(bindparam("n"))
+_INBOUND_OF = Prepared(
+    select(inbound).where(inbound.c.node == bindparam("k_node")).order_by(inbound.c.id).limit(bindparam("n"))
+)
 
 
 class DeliveryRepo(TableRepo):

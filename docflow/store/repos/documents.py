@@ -10,13 +10,16 @@ from sqlalchemy import bindparam, select
 
 from docflow.store.records import Document
 from docflow.store.repos.base import TableRepo, as_row
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import documents
 
-_ADD = documents.insert()
-_GET = select(documents).where(
-    documents.c.node == bindparam("k_node"),
-    documents.c.document_id == bindparam("k_doc"),
-    documents.c.business_type == bindparam("k_type"),
+_ADD = Prepared(documents.insert())
+_GET = Prepared(
+    select(documents).where(
+        documents.c.node == bindparam("k_node"),
+        documents.c.document_id == bindparam("k_doc"),
+        documents.c.business_type == bindparam("k_type"),
+    )
 )
 
 

@@ -18,12 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from docflow.store.audit import GENESIS, canonical_json, detail_of, event_hash
 from docflow.store.records import Event
 from docflow.store.repos.base import TableRepo, naive, safe_text
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import chain_heads, events
 
-_ADD = events.insert()
+_ADD = Prepared(events.insert())
 _NEW_HEAD = {
-    "sqlite": sqlite.insert(chain_heads).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(chain_heads).on_conflict_do_nothing(),
+    "sqlite": Prepared(sqlite.insert(chain_heads).on_conflict_do_nothing()),
+    "postgresql": Prepared(postgresql.insert(chain_heads).on_conflict_do_nothing()),
 }
 _HEADS_FOR_UPDATE = (
     select(chain_heads.c.node, chain_heads.c.seq, chain_heads.c.hash)
@@ -31,10 +32,10 @@ _HEADS_FOR_UPDATE = (
     .order_by(chain_heads.c.node)
     .with_for_update()
 )
-_MOVE_HEAD = (
+_MOVE_HEAD = Prepared(
     update(chain_heads).where(chain_heads.c.node == bindparam("n")).values(seq=bindparam("s"), hash=bindparam("h"))
 )
-_MOVE_SEEN_HEAD = (
+_MOVE_SEEN_HEAD = Prepared(
     update(chain_heads)
     .where(
         chain_heads.c.node == bindparam("n"),
@@ -48,8 +49,8 @@ _KNOWN_HEADS: set[tuple[str, str]] = set()
 _KNOWN_LIMIT = 100_000
 #: (database, node) -> the (seq, hash) this process last wrote as the head: a hint, checked by the UPDATE.
 _LAST_HEADS: dict[tuple[str, str], tuple[int, str]] = {}
-_OF_DOCUMENT = select(events).where(events.c.document_id == bindparam("k_doc")).order_by(events.c.id)
-_OF_DOCUMENT_AT = (
+_OF_DOCUMENT = Prepared(select(events).where(events.c.document_id == bindparam("k_doc")).order_by(events.c.id))
+_OF_DOCUMENT_AT = Prepared(
     select(events)
     .where(events.c.document_id == bindparam("k_doc"), events.c.node == bindparam("k_node"))
     .order_by(events.c.id)

@@ -17,13 +17,18 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from docflow.store.repos.base import TableRepo
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import DOC_ID, inbox
 
 _INSERT: dict[str, Any] = {"sqlite": sqlite.insert(inbox), "postgresql": postgresql.insert(inbox)}
 # Only the set of new keys matters: without parameter ordering SQLAlchemy sends one multi-row INSERT ... RETURNING.
-_REMEMBER = {d: stmt.on_conflict_do_nothing().returning(inbox.c.idempotency_key) for d, stmt in _INSERT.items()}
-_FORGET = delete(inbox).where(inbox.c.node == bindparam("n"), inbox.c.idempotency_key == bindparam("k"))
-_SEEN = select(inbox.c.idempotency_key).where(inbox.c.node == bindparam("n"), inbox.c.idempotency_key == bindparam("k"))
+_REMEMBER = {
+    d: Prepared(stmt.on_conflict_do_nothing().returning(inbox.c.idempotency_key)) for d, stmt in _INSERT.items()
+}
+_FORGET = Prepared(delete(inbox).where(inbox.c.node == bindparam("n"), inbox.c.idempotency_key == bindparam("k")))
+_SEEN = Prepared(
+    select(inbox.c.idempotency_key).where(inbox.c.node == bindparam("n"), inbox.c.idempotency_key == bindparam("k"))
+)
 
 
 def stored_key(key: str) -> str:

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from docflow.store.records import OutboxMessage
 from docflow.store.repos.base import TableRepo, as_row
+from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import documents, outbox
 
-_ENQUEUE = outbox.insert()
+_ENQUEUE = Prepared(outbox.insert())
 _WAITING = (outbox.c.sent_at.is_(None), outbox.c.dead_at.is_(None))
 _DUE = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= bindparam("c_now"))
 _CLAIM_SELECT = (
@@ -31,7 +32,7 @@ _CLAIM_SELECT = (
     .limit(bindparam("c_limit"))
 )
 # SQLite has no row locks (its write lock serialises relays); PostgreSQL skips rows another relay is claiming.
-_CLAIM = {"sqlite": _CLAIM_SELECT, "postgresql": _CLAIM_SELECT.with_for_update(skip_locked=True)}
+_CLAIM = {"sqlite": Prepared(_CLAIM_SELECT), "postgresql": Prepared(_CLAIM_SELECT.with_for_update(skip_locked=True))}
 # The bytes of the stored documents some rows carry: read once per document, shared by its rows.
 _BODIES = select(documents.c.id, documents.c.envelope).where(documents.c.id.in_(bindparam("ids", expanding=True)))
 _LEASE = (
@@ -42,10 +43,10 @@ _LEASE = (
 _BY_MESSAGE = outbox.c.message_id.in_(bindparam("mids", expanding=True))
 _DELETE_SENT = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_(None))
 # One message (every hop of a document sent one at a time): no expanding IN to render again at each call.
-_DELETE_ONE_SENT = delete(outbox).where(outbox.c.message_id == bindparam("mid"), outbox.c.dead_at.is_(None))
+_DELETE_ONE_SENT = Prepared(delete(outbox).where(outbox.c.message_id == bindparam("mid"), outbox.c.dead_at.is_(None)))
 _MARK_SENT = update(outbox).where(_BY_MESSAGE, *_WAITING).values(sent_at=bindparam("now"))
 _RETRY = update(outbox).where(_BY_MESSAGE, *_WAITING).values(next_attempt_at=bindparam("at"), attempts=bindparam("n"))
-_GIVE_UP = (
+_GIVE_UP = Prepared(
     update(outbox)
     .where(outbox.c.message_id == bindparam("mid"), *_WAITING)
     .values(dead_at=bindparam("now"), next_attempt_at=None, attempts=bindparam("n"))
@@ -57,14 +58,14 @@ _REVIVE = (
 )
 _PURGE = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_not(None))
 _PRUNE = delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < bindparam("before"))
-_NODES_DUE = select(outbox.c.node).where(*_WAITING, _DUE).distinct().order_by(outbox.c.node)
+_NODES_DUE = Prepared(select(outbox.c.node).where(*_WAITING, _DUE).distinct().order_by(outbox.c.node))
 _NODES_DUE_BESIDES = (
     select(outbox.c.node)
     .where(*_WAITING, _DUE, outbox.c.message_id.not_in(bindparam("skip", expanding=True)))
     .distinct()
     .order_by(outbox.c.node)
 )
-_NEXT_DUE = select(func.min(outbox.c.next_attempt_at)).where(*_WAITING)
+_NEXT_DUE = Prepared(select(func.min(outbox.c.next_attempt_at)).where(*_WAITING))
 _DEAD = select(outbox)
 
 
