@@ -81,7 +81,21 @@ class OrganId:
 
     @classmethod
     def parse(cls, text: str) -> OrganId:
-        """Parse ``CCC.BB.AA.XNN`` (or the short hub form); raise ``IdentifierError`` naming the rule."""
+        """Parse ``CCC.BB.AA.XNN`` (or the short hub form); raise ``IdentifierError`` naming the rule.
+
+        Codes parsed once are kept (a bounded table: a country has ~13,000 agencies), since every hop parses
+        the same few; an ``OrganId`` is immutable, so sharing one is safe."""
+        if cls is OrganId and type(text) is str:
+            found = _PARSED.get(text)
+            if found is None:
+                found = cls._parse(text)
+                if len(_PARSED) < _PARSED_LIMIT:
+                    _PARSED[text] = found
+            return found
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> OrganId:
         if not isinstance(text, str):
             raise IdentifierError(
                 f"OrganId must be a string, got {type(text).__name__}", value=text, rule="organ-id-type"
@@ -190,6 +204,11 @@ class OrganId:
     def is_government_office(self) -> bool:
         """True for ``000.00.00.G22``, the root of the national document axis."""
         return self == _GOVERNMENT_OFFICE
+
+
+#: Codes already parsed, by their exact text (see ``OrganId.parse``).
+_PARSED: dict[str, OrganId] = {}
+_PARSED_LIMIT = 65_536
 
 
 def organ_id(value: OrganId | str) -> OrganId:

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
 _MISSING = object()
+#: What SQLAlchemy's SQLite ``DATETIME`` writes by default (``datetime.isoformat(" ", "microseconds")`` too).
+_SQLITE_DATETIME_FORMAT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
 #: Forms kept per statement: one per set of parameter names a repository passes (a handful in practice).
 _FORMS_LIMIT = 16
 
@@ -163,9 +167,26 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
             fixed = bind.value
         else:
             return None  # a required parameter missing: let SQLAlchemy say so
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((name, fixed, process))
+        binds.append((name, fixed, _bind_processor(bind.type.dialect_impl(dialect), dialect)))
     return _Form(compiled.string, binds, _result_columns(statement, dialect))
+
+
+def _bind_processor(impl: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The type's own bind processor; for SQLite's ``DATETIME`` in its default storage format, the same text
+    from ``datetime.isoformat`` (C) for the naive datetimes the store uses (anything else: SQLAlchemy's)."""
+    process = impl.bind_processor(dialect)
+    if process is None or getattr(impl, "_storage_format", None) != _SQLITE_DATETIME_FORMAT:
+        return process
+    if not isinstance(impl, DateTime):
+        return process
+    slow = process
+
+    def fast(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return slow(value)
+
+    return fast
 
 
 def _result_columns(statement: Any, dialect: Dialect) -> list[tuple[str, Callable[[Any], Any] | None]] | None:
