@@ -85,14 +85,14 @@ def trusted_envelope(here: NodeWork, routing: Routing, hop: Hop) -> Envelope:
     """The document a final recipient applies: checked (schema, semantics), its signature verified when the
     node verifies, read from the signed content, and an amendment checked against the original's sender."""
     ctx = here.work.ctx
-    envelope = hop.envelope(strict=ctx.settings.strict)
     signing = ctx.signing
+    verified = None
     if signing is not None and signing.verify is not None:
         verified = hop.verify(signing.keys.certificate, signing.verify)
-        if verified is not None:
-            signed = verified.message()
-            assert isinstance(signed, Envelope)  # the hop was validated as a document
-            envelope = signed
+    if verified is None:
+        envelope = hop.envelope(strict=ctx.settings.strict)
+    else:
+        envelope = hop.signed_envelope(verified, strict=ctx.settings.strict)
     policy = ctx.settings.authorisation
     if policy is not None and policy.applies_to(here.node):
         if policy.identity and str(envelope.sender.organ_id) != routing.origin:

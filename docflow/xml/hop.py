@@ -100,6 +100,21 @@ class Hop:
             envelope = envelope_from_element(self.root)
         except FieldError as exc:
             raise validation_error([field_violation(exc, self.source)], self.source) from None
+        return self.checked(envelope, strict=strict)
+
+    def signed_envelope(self, verified: VerifiedMessage, *, strict: bool = False) -> Envelope:
+        """The document model read from the bytes ``verified`` says were signed (built once: the unsigned tree's
+        own model is not needed), with the same field and semantic checks as ``envelope``."""
+        try:
+            signed = verified.message()
+        except FieldError as exc:
+            raise validation_error([field_violation(exc, self.source)], self.source) from None
+        if not isinstance(signed, Envelope):
+            raise ValidationError("the signed content is not a document", file=self.source, rule="message-kind")
+        return self.checked(signed, strict=strict)
+
+    def checked(self, envelope: Envelope, *, strict: bool = False) -> Envelope:
+        """``envelope`` once its semantic checks pass; errors are located in this hop's tree."""
         problems = [v for v in check_envelope(envelope, strict=strict) if v.severity == "error"]
         if problems:
             raise validation_error(locate_violations(self.root, problems, self.source), self.source)
