@@ -52,7 +52,7 @@ def _network(folder: Path):
     return net, [net.node(c) for c in communes], registry.root
 
 
-@benchmark("engine_hop", target=3.0)
+@benchmark("engine_hop", target=2.0)  # raised from 3.0: the goal is a hop within twice its floor
 def engine_hop() -> Case:
     """per routed hop: docflow's engine vs raw lxml parse+validate + one raw sqlite3 transaction."""
     folder = Path(tempfile.mkdtemp(prefix="docflow-bench-"))
