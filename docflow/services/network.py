@@ -101,7 +101,8 @@ class Network:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._outbox: set[str] = set()  # nodes whose outbox may hold due rows (woken retries, recovery)
-        self._inbox: set[str] = set()  # nodes whose queue may hold messages
+        self._inbox: set[str] = set()  # nodes whose queue may hold messages: polled at the next step
+        self._waiting: set[str] = set()  # polled, gave nothing, hold messages not receivable yet (latency)
         self._sent: list[OutboxMessage] = []  # handed to the transport, not yet recorded
         self._failed: list[Failure] = []  # refused by the transport, not yet recorded
 
@@ -112,8 +113,13 @@ class Network:
             raise DocflowError(f"{oid} is not in the registry")
         return Node(self, str(oid))
 
-    def step(self) -> Activity:
+    def step(self, *, poll_waiting: bool = True) -> Activity:
         """One round: send what operations queued, relay every outbox with due rows, drain every queue once.
+
+        A queue that gave nothing while the transport still holds messages for it (not receivable yet: latency,
+        a claim not lapsed) waits apart; ``poll_waiting`` polls those too (``run_until_idle`` does on its first
+        round only: nothing becomes receivable there while the round goes on, unless time passes, and a driver
+        that is told when messages become visible — ``notify`` — need never poll them).
 
         A round costs a few commits however many nodes moved: one to claim woken outboxes, one to apply
         everything that arrived (a savepoint per node).  What was handed to the transport is recorded at the
@@ -136,6 +142,9 @@ class Network:
             self._outbox = {node for node, rows in claimed_rows.items() if len(rows) >= ctx.settings.batch}
             for node, rows in claimed_rows.items():
                 self._dispatch(node, rows, activity)
+        if poll_waiting and self._waiting:
+            self._inbox |= self._waiting
+            self._waiting.clear()
         if self._inbox:
             sent, failed = self._sent, self._failed
             self._sent, self._failed = [], []
@@ -147,8 +156,10 @@ class Network:
             try:
                 claims = claim(ctx, sorted(self._inbox))
                 # A queue that gave nothing may still hold messages not visible yet (latency, a lapsed claim
-                # coming back): keep watching it while the transport says anything is pending there.
-                self._inbox = {n for n in self._inbox if n in claims or ctx.transport.pending(n)}
+                # coming back): it waits apart while the transport says anything is pending there.
+                empty = [n for n in self._inbox if n not in claims]
+                self._inbox = set(claims)  # a queue that gave messages may hold more
+                self._waiting.update(n for n in empty if ctx.transport.pending(n))
                 intake, rows = drain(ctx, claims, first=record if (sent or failed) else None)
             except TransportUnavailableError:
                 self._sent[:0], self._failed[:0] = sent, failed
@@ -219,21 +230,25 @@ class Network:
         """Messages for ``nodes`` have become visible on the transport: drain their queues at the next step."""
         self._inbox.update(nodes)
 
-    def run_until_idle(self, *, max_rounds: int = 100_000, wake: bool = True, settle: bool = True) -> Activity:
+    def run_until_idle(
+        self, *, max_rounds: int = 100_000, wake: bool = True, settle: bool = True, poll_waiting: bool = True
+    ) -> Activity:
         """Step until a round moves nothing; messages waiting for a later time stay where they are.
 
         ``wake`` first looks in the store for retries and lapsed leases that fell due while the clock moved
         (a driver that knows nothing fell due may skip that query).  ``settle`` records the last sends before
         returning; a driver that calls again soon may leave successful sends to be recorded by its next unit
-        of work (failures are always recorded at once, so retries are scheduled).  A transport that is down is
+        of work (failures are always recorded at once, so retries are scheduled).  ``poll_waiting`` polls, in the
+        first round, the queues that held only messages not receivable yet; a driver told when messages become
+        visible (``notify``) may leave it off.  A transport that is down is
         not an error here, nor is a database that did not answer in time: the round stops,
         ``Activity.unavailable`` says so and the work waits in the store and the queues for the next call."""
         total = Activity()
         try:
             if wake:
                 self.wake()
-            for _ in range(max_rounds):
-                activity = self._round(settle)
+            for round_number in range(max_rounds):
+                activity = self._round(settle, poll_waiting and round_number == 0)
                 total.add(activity)
                 if (activity.moved == 0 and activity.dead == 0) or (activity.unavailable and activity.sent == 0):
                     return total
@@ -242,8 +257,8 @@ class Network:
             return total
         raise DocflowError(f"network still busy after {max_rounds} rounds")
 
-    def _round(self, settle: bool) -> Activity:
-        activity = self.step()
+    def _round(self, settle: bool, poll_waiting: bool) -> Activity:
+        activity = self.step(poll_waiting=poll_waiting)
         if activity.moved == 0 and activity.dead == 0 and (settle or self._failed):
             activity.dead += self.settle().dead  # record the last sends; a give-up may queue more work
         elif activity.unavailable and activity.sent == 0:

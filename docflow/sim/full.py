@@ -156,7 +156,8 @@ class EngineFabric:
                 net.notify(sorted(arrived))
             if recheck:
                 net.recover(sorted(recheck))
-            activity = net.run_until_idle(wake=due or bool(recheck), settle=False)
+            # told when messages become visible (pop_due, outage ends): queues still waiting need no polling
+            activity = net.run_until_idle(wake=due or bool(recheck), settle=False, poll_waiting=False)
             self.outcome.messages_sent += activity.sent
             self.outcome.send_failures += activity.send_failures
             self.outcome.duplicates += activity.intake.duplicates
