@@ -151,6 +151,10 @@ def test_what_the_driver_cannot_reproduce_is_left_to_sqlalchemy(tmp_path: Path) 
             assert expanding.form(dialect, ("ids",)) is None
             result = TableRepo(repo.conn).run(expanding, {"ids": ["a", "b"]}, what="expanding")
             assert not isinstance(result, DriverResult) and result.all() == []
+            every = Prepared(select(documents.c.id))
+            for nothing in (None, {}):  # one execution, as SQLAlchemy does with no parameters
+                assert TableRepo(repo.conn).run(every, nothing, what="all").all() == []
+                assert repo.conn.execute(every.statement, nothing).all() == []
             missing = Prepared(select(documents.c.id).where(documents.c.node == bindparam("k_node")))
             assert missing.form(dialect, ()) is None  # a required parameter not given
             with pytest.raises(StoreError, match="k_node"):

@@ -33,7 +33,9 @@ class TableRepo:
     def run(self, stmt: Any, params: Any = None, *, what: str) -> Any:
         if isinstance(stmt, Prepared):
             if self.dialect == "sqlite":
-                first = params if params is None or isinstance(params, dict) else (params[0] if params else {})
+                if not params:  # no parameters, or an empty list: one execution, as SQLAlchemy does
+                    params = None
+                first = params if params is None or isinstance(params, dict) else params[0]
                 form = stmt.form(self.conn.dialect, tuple(first) if first else ())
                 if form is not None:
                     try:
