@@ -1,5 +1,7 @@
 """Clerks: each node's staff as a ``simpy.Resource`` working office hours, taking received documents through
-accept → assign → start → complete (or reject) with sampled durations counted in working time.
+accept → assign → start → complete (or reject) with sampled durations counted in working time.  A document's
+durations and its rejection are drawn from its own stream (``docflow.sim.draws``: the seed, the node, the
+document), so they do not depend on the order in which documents reach a clerk.
 
 The pool does not know which fidelity runs: it calls ``act(node, document_id, action)`` and the fabric
 performs the action (the engine's ``Node`` operations, or the lifecycle table in model fidelity).  It also
@@ -19,6 +21,7 @@ import simpy
 
 from docflow.domain.ids import OrganId
 from docflow.domain.registry import Registry
+from docflow.sim import draws
 from docflow.sim.scenario import ClerkSpec, Distribution, Scenario
 
 Act = Callable[[str, str, str], bool]  # (node, document_id, action) -> done (False: the action was refused)
@@ -66,15 +69,15 @@ class ClerkPool:
         self.env, self.scenario, self.registry, self.seed, self.act = env, scenario, registry, seed, act
         self.backlog = Backlog()
         self.refused = 0  # actions the fabric could not perform (e.g. the document was quarantined)
-        self._desks: dict[str, tuple[simpy.Resource, ClerkSpec, random.Random]] = {}
+        self._desks: dict[str, tuple[simpy.Resource, ClerkSpec]] = {}
 
-    def _desk(self, node: str) -> tuple[simpy.Resource, ClerkSpec, random.Random]:
+    def _desk(self, node: str) -> tuple[simpy.Resource, ClerkSpec]:
         desk = self._desks.get(node)
         if desk is None:
             code = OrganId.parse(node)
             agency = self.registry.get(code)
             spec = self.scenario.clerk_spec(agency.kind) if agency is not None else self.scenario.clerks
-            desk = (simpy.Resource(self.env, capacity=spec.count), spec, random.Random(f"{self.seed}:clerk:{node}"))
+            desk = (simpy.Resource(self.env, capacity=spec.count), spec)
             self._desks[node] = desk
         return desk
 
@@ -84,8 +87,9 @@ class ClerkPool:
         self.env.process(self._handle(node, document_id))
 
     def _handle(self, node: str, document_id: str) -> Generator[Any, Any, None]:
-        resource, spec, rng = self._desk(node)
+        resource, spec = self._desk(node)
         calendar = self.scenario.calendar
+        rng = draws.stream(self.seed, "clerk", node, document_id)
         with resource.request() as turn:
             yield turn
             for step, dist in spec.steps:

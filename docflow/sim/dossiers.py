@@ -320,7 +320,7 @@ class ModelDesks:
                                            self.scenario.policy).hops]  # fmt: skip
         delay = 0.0
         for here, there in pairwise(hops):
-            delay += self.link.latency(here, there, self.env.now + delay)
+            delay += self.link.latency(here, there, self.env.now + delay, f"dossier|{code}|{node}>{to}")
             self.hops += 1
         return self.env.timeout(delay)
 

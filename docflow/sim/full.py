@@ -5,7 +5,10 @@ that is set to ``env.now`` before every engine call.  A pump process steps the n
 is due: a message becoming visible (latency, polling), a retry of a failed send, a node coming back after
 an outage, or a kick from a clerk or the traffic that has just enqueued something.  Metrics come from the
 engine's typed events (``docflow.domain.events``) as they are published after each commit: what was sent,
-what arrived, what a clerk finished, what was given up and when a failed send falls due again.  The store
+what arrived, what a clerk finished, what was given up and when a failed send falls due again.  An event is
+published in the engine call that made it, so its time is the simulation's clock then: the metrics take it
+from there, to the fraction of a second the model keeps too (the engine's own timestamps, like edXML's,
+keep whole seconds).  The store
 is a file in a temporary folder unless a database is named, so memory does not grow with finished work.
 Must not import lxml or sqlalchemy (the engine does that behind ``build_network``).
 """
@@ -85,6 +88,10 @@ class EngineFabric:
     def _seconds(self, event: DomainEvent) -> float:
         return (event.at - self.scenario.calendar.start).total_seconds()
 
+    def _now_seconds(self) -> float:
+        """When an event being published happened (it is published in the engine call that made it)."""
+        return self.env.now
+
     def _slot(self, document_id: str, recipient: str) -> list[float | None]:
         found = self._times.get((document_id, recipient))
         if found is None:
@@ -95,18 +102,18 @@ class EngineFabric:
         for event in events:
             if isinstance(event, DocumentSent):
                 slot = self._slot(event.document_id, event.recipient)
-                slot[0] = slot[0] if slot[0] is not None else self._seconds(event)
+                slot[0] = slot[0] if slot[0] is not None else self._now_seconds()
             elif isinstance(event, DocumentArrived):
                 slot = self._slot(event.document_id, event.node)
                 if slot[1] is None and event.business == 0:
-                    slot[1] = self._seconds(event)
+                    slot[1] = self._now_seconds()
                     self.on_arrival(event.node, event.document_id)
             elif isinstance(event, StateChanged):
                 if event.lifecycle == INBOUND.name and event.changed:
                     if event.new == InboundState.COMPLETED.value:
-                        self._slot(event.document_id, event.node)[2] = self._seconds(event)
+                        self._slot(event.document_id, event.node)[2] = self._now_seconds()
                     elif event.new == InboundState.REJECTED.value:
-                        self._slot(event.document_id, event.node)[3] = self._seconds(event)
+                        self._slot(event.document_id, event.node)[3] = self._now_seconds()
             elif isinstance(event, SendFailed):
                 heapq.heappush(self._retries, self._seconds(event) + event.retry_in)
             elif isinstance(event, GaveUp) and event.carries_document:

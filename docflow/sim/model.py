@@ -5,8 +5,10 @@ the domain's INBOUND lifecycle table (clerk actions through the domain's ``CLERK
 ``LinkModel``'s latency, loss, polling and outages, and a hop that finds the link unavailable waits as the
 engine does (``docflow.domain.retry.RetryPolicy``: an outage pauses a message, it never spends its budget).
 What it leaves out: status messages do not travel (the sender's view is the
-recipient's state, at once), and nothing is persisted.  It exists to explore big scenarios quickly; the
-full fidelity is the reference.
+recipient's state, at once), and nothing is persisted.  A document's hops are drawn under the key the engine's
+message would have (``document_key``), so without faults its report is the full fidelity's, figure for
+figure, but for the messages counted.  It exists to explore big scenarios quickly; the full fidelity is the
+reference.
 Must not import lxml, sqlalchemy, docflow.store, docflow.xml, docflow.services or docflow.transports.
 """
 
@@ -29,7 +31,7 @@ from docflow.errors import LifecycleError
 from docflow.sim.outcome import DeliveryRecord, Outcome
 from docflow.sim.scenario import Scenario
 from docflow.sim.traffic import Dispatch
-from docflow.sim.transport import LinkModel
+from docflow.sim.transport import LinkModel, document_key
 
 #: the sender's view of a delivery, from the recipient's state
 DELIVERY_VIEW = {InboundState.RECEIVED: "arrived"}
@@ -74,10 +76,11 @@ class ModelFabric:
     def _deliver(self, document_id: str, sender: str, recipient: str) -> Generator[Any, Any, None]:
         env, link = self.env, self.link
         hops = [str(h) for h in self._route(sender, recipient).hops]
+        key = document_key(document_id, sender, recipient)  # the link draws the engine's message would get
         for here, there in pairwise(hops):
             while True:
                 self.outcome.messages_sent += 1
-                lost = link.lost()
+                lost = link.lost(key, here, there, env.now)
                 if (
                     link.is_down(here, env.now)
                     or link.is_down(there, env.now)
@@ -93,9 +96,9 @@ class ModelFabric:
                     self.outcome.lost_messages += 1
                     self._ends[(document_id, recipient)] = "lost"
                     return
-                if link.duplicated():
+                if link.duplicated(key, here, there, env.now):
                     self.outcome.duplicates += 1
-                delay = link.latency(here, there, env.now)
+                delay = link.latency(here, there, env.now, key)
                 yield env.timeout(delay)
                 back = link.up_again(there, env.now)  # queued for a node that went down meanwhile
                 if back > env.now:

@@ -1,11 +1,13 @@
 """The simulated wire: a link model (latency, pull polling, loss, outages) and the engine transport built on it.
 
-``LinkModel`` decides, from seeded randomness and the scenario, how long a hop takes, whether a send is
-lost and whether a node is down; both fidelities use it.  ``SimTransport`` is a real ``Transport`` over a
-``MemoryBroker`` for full fidelity: the broker holds the queues (latency through ``FaultPlan.latency``,
-outages through ``FaultPlan.outages``), the wrapper adds loss, refuses sends *from* a node that is down,
-and tells the driver when messages become visible.  What the engine did with them the driver learns from
-the engine's typed events, not from here.
+``LinkModel`` decides, from keyed randomness (``docflow.sim.draws``) and the scenario, how long a hop takes,
+whether a send is lost and whether a node is down; both fidelities use it.  Each draw is named by the
+message's identity (``message_key``: what the message is, as the engine's idempotency key says) and the hop,
+so a document's hop takes the same time at both fidelities whatever else was sent meanwhile.
+``SimTransport`` is a real ``Transport`` over a ``MemoryBroker`` for full fidelity: the broker holds the
+queues (latency through ``FaultPlan.latency``, outages through ``FaultPlan.outages``), the wrapper adds loss,
+refuses sends *from* a node that is down, and tells the driver when messages become visible.  What the
+engine did with them the driver learns from the engine's typed events, not from here.
 Must not import simpy, lxml, sqlalchemy or docflow.store.
 """
 
@@ -13,23 +15,38 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from docflow.domain.ids import OrganId, Tier
 from docflow.errors import TransportUnavailableError
-from docflow.services.wire import DESTINATION, DOCUMENT, EDOC
+from docflow.services.wire import BUSINESS, DESTINATION, DOCUMENT, EDOC, ORIGIN, REGARDING, ROUND, STATUS
+from docflow.sim import draws
 from docflow.sim.scenario import Scenario
 from docflow.transports.base import Delivery, Message, TransportBase
 from docflow.transports.memory import FaultPlan, MemoryBroker, MemoryTransport
 
 
+def message_key(kind: str, headers: Mapping[str, str]) -> str:
+    """What a transport message is, from its routing headers (what the engine's idempotency key is made of):
+    the name of its link draws."""
+    return "|".join((kind, *(headers.get(name, "") for name in _IDENTITY)))
+
+
+def document_key(document_id: str, sender: str, recipient: str) -> str:
+    """The ``message_key`` of a new document from ``sender`` to ``recipient`` (what the model moves)."""
+    return message_key(EDOC, {DOCUMENT: document_id, ORIGIN: sender, DESTINATION: recipient, BUSINESS: "0"})
+
+
+_IDENTITY = (DOCUMENT, ORIGIN, DESTINATION, BUSINESS, STATUS, REGARDING, ROUND)
+
+
 @dataclass(slots=True)
 class LinkModel:
-    """Per-hop behaviour of the network, deterministic for a seed and a call sequence."""
+    """Per-hop behaviour of the network: the same for a seed, a message and a hop, in any order of calls."""
 
     scenario: Scenario
-    rng: random.Random
+    seed: str
     outages: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     _tiers: dict[str, Tier] = field(default_factory=dict)
 
@@ -38,7 +55,7 @@ class LinkModel:
         outages: dict[str, list[tuple[float, float]]] = {}
         for outage in scenario.faults.outages:
             outages.setdefault(str(outage.node), []).append((outage.start, outage.end))
-        return cls(scenario, random.Random(f"{seed}:{stream}"), outages)
+        return cls(scenario, f"{seed}:{stream}", outages)
 
     def tier(self, node: str) -> Tier:
         found = self._tiers.get(node)
@@ -46,10 +63,12 @@ class LinkModel:
             found = self._tiers[node] = OrganId.parse(node).tier
         return found
 
-    def latency(self, sender: str, recipient: str, now: float) -> float:
-        """Seconds until a message sent now over ``sender → recipient`` can be received."""
+    def latency(self, sender: str, recipient: str, now: float, key: str) -> float:
+        """Seconds until message ``key`` sent now over ``sender → recipient`` can be received."""
         net = self.scenario.network
-        delay = net.latency + (self.rng.random() * net.jitter if net.jitter else 0.0)
+        delay = net.latency
+        if net.jitter:
+            delay += draws.unit(self.seed, "latency", key, sender, recipient) * net.jitter
         if self.scenario.pull and self.tier(sender) is Tier.CENTRAL and self.tier(recipient) is Tier.PROVINCE:
             # the provincial side pulls from the central one: the message waits for the next poll
             interval = self.scenario.poll_interval
@@ -58,13 +77,14 @@ class LinkModel:
             delay = ticks * interval - now
         return delay
 
-    def lost(self) -> bool:
+    def lost(self, key: str, sender: str, recipient: str, now: float) -> bool:
+        """Whether the link loses message ``key`` sent now over ``sender → recipient`` (a retry is drawn anew)."""
         rate = self.scenario.faults.loss_rate
-        return bool(rate) and self.rng.random() < rate
+        return bool(rate) and draws.unit(self.seed, "loss", key, sender, recipient, repr(now)) < rate
 
-    def duplicated(self) -> bool:
+    def duplicated(self, key: str, sender: str, recipient: str, now: float) -> bool:
         rate = self.scenario.faults.duplicate_rate
-        return bool(rate) and self.rng.random() < rate
+        return bool(rate) and draws.unit(self.seed, "duplicate", key, sender, recipient, repr(now)) < rate
 
     def is_down(self, node: str, now: float) -> bool:
         return any(start <= now < end for start, end in self.outages.get(node, ()))
@@ -96,7 +116,7 @@ class SimTransport(TransportBase):
 
     def _latency(self, message: Message) -> float:
         now = self.clock()
-        delay = self.link.latency(message.sender, message.recipient, now)
+        delay = self.link.latency(message.sender, message.recipient, now, message_key(message.kind, message.headers))
         heapq.heappush(self._due, (now + delay, message.recipient))
         return delay
 
@@ -105,7 +125,8 @@ class SimTransport(TransportBase):
         now = self.clock()
         if self.link.is_down(message.sender, now):
             raise TransportUnavailableError(f"node {message.sender} is down", node=message.sender)
-        if self.link.lost():
+        key = message_key(message.kind, message.headers)
+        if self.link.lost(key, message.sender, message.recipient, now):
             self.lost_messages += 1
             if self.link.scenario.faults.loss_mode == "retry":
                 raise TransportUnavailableError(f"link {message.sender} → {message.recipient} lost the message")
@@ -113,7 +134,7 @@ class SimTransport(TransportBase):
                 self.lost.add((message.headers.get(DOCUMENT, ""), message.headers.get(DESTINATION, "")))
             return
         self.inner.send(message)
-        if self.link.duplicated():
+        if self.link.duplicated(key, message.sender, message.recipient, now):
             self.duplicated += 1
             self.inner.send(message)
 

@@ -103,14 +103,37 @@ def test_pull_mode_waits_for_the_poll() -> None:
     assert pull["mode"] == "pull" and pull["delivered"] == pull["deliveries"]
 
 
-def test_model_fidelity_agrees_with_full_on_counts(baseline: dict) -> None:
+#: What the fidelities count differently by design: the model moves no status messages.
+BY_DESIGN = {"fidelity", "messages_sent"}
+
+
+def test_model_fidelity_gives_the_same_report_as_full(baseline: dict) -> None:
+    """Every figure but the messages counted (the model sends no statuses) is the same: times, completions,
+    rejections, backlog, deadlines, the slowest deliveries (the link and clerk draws are keyed, not streamed)."""
     model = simulate(tiny(), fidelity="model").report
-    for key in ("documents_sent", "deliveries", "delivered", "lost", "dead_lettered", "in_flight", "duplicates"):
-        assert model[key] == baseline[key], key
-    assert (
-        model["fidelity"] == "model" and model["latency"]["delivery"].keys() == baseline["latency"]["delivery"].keys()
-    )
+    full, fast = without_run(baseline), without_run(model)
+    assert {key for key in full.keys() | fast.keys() if full.get(key) != fast.get(key)} == BY_DESIGN
+    assert model["messages_sent"] < baseline["messages_sent"] and model["fidelity"] == "model"
+    assert baseline["completed"] > 0 and baseline["latency"]["delivery"]  # not equal for want of anything
     assert to_json(without_run(model)) == to_json(without_run(simulate(tiny(), fidelity="model").report))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"faults": {"loss_rate": 0.05}, "network": {"retry_budget": 2, "retry_delay_seconds": 60}},
+        {
+            "traffic": [{"kind": "directive", "from": "government_office", "to": "province", "rate_per_hour": 2}],
+            "routing": {"policy": "hub", "mode": "pull", "poll_interval_minutes": 30},
+        },
+    ],
+    ids=["loss-with-retry", "pull-mode"],
+)
+def test_the_fidelities_agree_under_retried_loss_and_polling(changes: dict) -> None:
+    full = without_run(simulate(tiny(**changes), fidelity="full").report)
+    model = without_run(simulate(tiny(**changes), fidelity="model").report)
+    assert {key for key in full.keys() | model.keys() if full.get(key) != model.get(key)} == BY_DESIGN
+    assert full["delivered"] == full["deliveries"] > 0
 
 
 def test_unknown_fidelity_and_unknown_fault_node_are_refused() -> None:
