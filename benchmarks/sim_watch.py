@@ -1,11 +1,13 @@
 """Watch a simulation run: wall time, virtual time reached, documents sent and resident memory as it goes.
 
     .venv/bin/python benchmarks/sim_watch.py examples/national_full_day.toml [--fidelity full|model]
-        [--set KEY=VALUE ...] [--max-seconds 600] [--every 30] [--db URL]
+        [--set KEY=VALUE ...] [--max-seconds 600] [--every 30] [--db URL] [--out DIR]
 
 A standalone script (not part of ``run.py``): it prints one JSON line every ``--every`` wall seconds
 (``wall_s``, ``virtual_h``, ``sent`` documents, ``rss_mib`` now, ``peak_rss_mib``) and, when the run ends, the
-report's figures (documents, deliveries, delivered, completed, wall seconds, deliveries per second, peak RSS).
+report's figures (documents, deliveries, delivered, completed, wall seconds, deliveries per second, peak RSS);
+with ``--out`` it writes report.json and report.html there, and with a SQLite ``--db`` it adds the bytes of
+the database file the run left (``docflow db stats --db URL`` tells them per table).
 With ``--max-seconds`` it stops a run that would take longer and says how far it got, so the memory growth of a
 run too slow to finish can still be measured.  Reads ``/proc/self/status`` (Linux).
 """
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from docflow.sim import load_scenario, simulate
+from docflow.sim import load_scenario, simulate, write_reports
 
 
 class _Stop(Exception):
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--max-seconds", type=float, default=600.0)
     parser.add_argument("--every", type=float, default=30.0)
-    parser.add_argument("--db", default="sqlite://", help="the simulator's store (default: in memory)")
+    parser.add_argument("--db", default="sqlite://", help="the simulator's store (default: a temporary file)")
+    parser.add_argument("--out", type=Path, help="write report.json and report.html in this folder")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, overrides=tuple(args.set))
     start = time.perf_counter()
@@ -68,8 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"stopped_after_s": round(wall, 1), **state, "peak_rss_mib": round(peak_mib(), 1)}))
         return 1
     report = result.report
+    if args.out is not None:
+        write_reports(result, args.out)
     keys = ("documents_sent", "deliveries", "delivered", "completed", "messages_sent")
-    print(json.dumps({**{k: report[k] for k in keys}, **report["run"]}))
+    stored = {}
+    if args.db.startswith("sqlite:///") and Path(args.db[len("sqlite:///") :]).exists():
+        path = Path(args.db[len("sqlite:///") :])
+        stored["db_bytes"] = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))  # with -wal, -shm
+    print(json.dumps({**{k: report[k] for k in keys}, **report["run"], **stored}))
     return 0
 
 
