@@ -89,13 +89,17 @@ class ClerkPool:
     def _handle(self, node: str, document_id: str) -> Generator[Any, Any, None]:
         resource, spec = self._desk(node)
         calendar = self.scenario.calendar
+        # drawn at once and the stream let go: a waiting document holds a few floats, not a generator's state
         rng = draws.stream(self.seed, "clerk", node, document_id)
+        minutes = [sample_minutes(dist, rng) for _, dist in spec.steps]
+        rejects = bool(spec.reject_rate) and rng.random() < spec.reject_rate
+        del rng
         with resource.request() as turn:
             yield turn
-            for step, dist in spec.steps:
-                finish = calendar.add(self.env.now, sample_minutes(dist, rng) * 60.0)
+            for (step, _), spent in zip(spec.steps, minutes, strict=True):
+                finish = calendar.add(self.env.now, spent * 60.0)
                 yield self.env.timeout(finish - self.env.now)
-                if step == "accept" and spec.reject_rate and rng.random() < spec.reject_rate:
+                if step == "accept" and rejects:
                     self._finish(node, document_id, "reject")
                     return
                 if not self.act(node, document_id, step):
