@@ -5,7 +5,7 @@ document), so they do not depend on the order in which documents reach a clerk.
 
 The pool does not know which fidelity runs: it calls ``act(node, document_id, action)`` and the fabric
 performs the action (the engine's ``Node`` operations, or the lifecycle table in model fidelity).  It also
-keeps the backlog (documents received and not yet finished), sampled at every change.
+keeps the backlog (documents received and not yet finished): its peaks and the highest of each hour.
 Must not import the engine (services, store, transports) or lxml.
 """
 
@@ -41,25 +41,36 @@ def sample_minutes(dist: Distribution, rng: random.Random) -> float:
 
 @dataclass(slots=True)
 class Backlog:
-    """Documents received and not finished, over virtual time."""
+    """Documents received and not finished, over virtual time: the peak, in all and per node, and the highest
+    backlog of each hour (what it was once everything at one instant had happened)."""
 
     current: int = 0
     peak: int = 0
-    points: list[tuple[float, int]] = field(default_factory=list)
     by_node: dict[str, int] = field(default_factory=dict)
     peak_by_node: dict[str, int] = field(default_factory=dict)
+    _hourly: dict[int, int] = field(default_factory=dict)
+    _last: float | None = None  # the instant of the last change, not yet counted in ``_hourly``
 
     def move(self, now: float, node: str, delta: int) -> None:
+        if self._last is not None and now != self._last:
+            self._settle()
+        self._last = now
         self.current += delta
         self.peak = max(self.peak, self.current)
         value = self.by_node.get(node, 0) + delta
         self.by_node[node] = value
         if value > self.peak_by_node.get(node, 0):
             self.peak_by_node[node] = value
-        if self.points and self.points[-1][0] == now:
-            self.points[-1] = (now, self.current)
-        else:
-            self.points.append((now, self.current))
+
+    def _settle(self) -> None:
+        if self._last is not None:
+            hour = int(self._last // 3600)
+            self._hourly[hour] = max(self._hourly.get(hour, self.current), self.current)
+
+    def hourly(self) -> dict[int, int]:
+        """Hour of the run -> the highest backlog at the end of an instant in it."""
+        self._settle()
+        return dict(self._hourly)
 
 
 class ClerkPool:

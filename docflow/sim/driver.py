@@ -13,7 +13,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,10 @@ from docflow.errors import ConfigError
 from docflow.sim.clerks import ClerkPool
 from docflow.sim.dossiers import report as dossier_report
 from docflow.sim.dossiers import start as start_dossiers
-from docflow.sim.metrics import compute
+from docflow.sim.metrics import Tally, compute
 from docflow.sim.scenario import Scenario
 from docflow.sim.summary import extras
-from docflow.sim.traffic import Dispatch, schedule
+from docflow.sim.traffic import Dispatch, dispatches
 
 FIDELITIES = ("full", "model")
 SCHEMA = "docflow.sim.report/1"
@@ -78,16 +78,17 @@ def simulate(
     cpu = time.process_time()
     registry = registry or load_registry(scenario)
     check_names(scenario, registry)
-    plan = schedule(scenario, registry, seed)
+    plan = dispatches(scenario, registry, seed)
     env = simpy.Environment()
+    tally = Tally(scenario, scenario.end)
     if fidelity == "full":
         from docflow.sim.full import EngineFabric
 
-        fabric: Any = EngineFabric(env, scenario, registry, seed, db)
+        fabric: Any = EngineFabric(env, scenario, registry, seed, db, tally)
     else:
         from docflow.sim.model import ModelFabric
 
-        fabric = ModelFabric(env, scenario, registry, seed)
+        fabric = ModelFabric(env, scenario, registry, seed, tally)
     clerks = ClerkPool(env, scenario, registry, seed, fabric.act)
     dossier_traffic = start_dossiers(env, scenario, registry, seed, fabric)  # None without a [dossiers] section
     fabric.on_arrival = clerks.arrived
@@ -115,8 +116,8 @@ def simulate(
         "end_hours": round(scenario.end / 3600.0, 3),
         "refused_actions": clerks.refused,
     }
-    report.update(compute(scenario, outcome, clerks.backlog, scenario.end))
-    report.update(extras(scenario, registry, outcome.records, report["nodes"]))
+    report.update(compute(scenario, outcome, tally, clerks.backlog))
+    report.update(extras(scenario, registry, tally.slowest(), report["nodes"]))
     if dossier_traffic is not None:
         report["dossiers"], report["dossier_late_agencies"] = dossier_report(dossier_traffic)
     done = time.perf_counter()
@@ -150,7 +151,9 @@ def peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _traffic(env: simpy.Environment, fabric: Any, plan: list[Dispatch], sent: list[int]) -> Generator[Any, Any, None]:
+def _traffic(
+    env: simpy.Environment, fabric: Any, plan: Iterable[Dispatch], sent: list[int]
+) -> Generator[Any, Any, None]:
     for dispatch in plan:
         if dispatch.at > env.now:
             yield env.timeout(dispatch.at - env.now)

@@ -26,17 +26,20 @@ import simpy
 from docflow.bootstrap import build_network
 from docflow.domain.clock import ManualClock
 from docflow.domain.events import DocumentArrived, DocumentSent, DomainEvent, GaveUp, SendFailed, StateChanged
-from docflow.domain.lifecycle import INBOUND, InboundState
+from docflow.domain.lifecycle import DELIVERY, INBOUND, InboundState
 from docflow.domain.registry import Registry
 from docflow.domain.retry import WORKING_DAY
 from docflow.errors import LifecycleError, RegistryError
 from docflow.services import Network, Settings
-from docflow.sim.outcome import DeliveryRecord, Outcome
+from docflow.sim.metrics import Tally
+from docflow.sim.outcome import Outcome, Pending
 from docflow.sim.scenario import Scenario
 from docflow.sim.traffic import Dispatch
 from docflow.sim.transport import LinkModel, SimTransport
 
 Arrived = Callable[[str, str], None]
+#: The sender's delivery states nothing moves on from (``DELIVERY.terminal``, as the store writes them).
+_FINAL = frozenset(state.value for state in DELIVERY.terminal)
 #: Where the store keeps its audit keys (``docflow.store.audit_keys``); named here so that sim imports no store.
 AUDIT_KEYS_VAR = "DOCFLOW_AUDIT_KEYS"
 
@@ -46,8 +49,10 @@ class EngineFabric:
 
     fidelity = "full"
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int, db: str) -> None:
-        self.env, self.scenario = env, scenario
+    def __init__(
+        self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int, db: str, tally: Tally
+    ) -> None:
+        self.env, self.scenario, self.tally = env, scenario, tally
         self.clock = ManualClock(scenario.calendar.start)
         self.on_arrival: Arrived = lambda node, document: None
         self.link = LinkModel.of(scenario, seed, "link")
@@ -74,10 +79,9 @@ class EngineFabric:
             settings=settings,
         )
         self.registry = self.net.ctx.registry
-        self.dispatched: list[tuple[Dispatch, str]] = []
         self.outcome = Outcome()
-        #: (document, recipient) -> [sent, arrived, completed, rejected, dead (1.0) or None]
-        self._times: dict[tuple[str, str], list[float | None]] = {}
+        #: (document, recipient) -> what is known of it, until the sender's delivery reaches a terminal state
+        self._pending: dict[tuple[str, str], Pending] = {}
         self._kick = env.event()
         self._retries: list[float] = []  # when failed sends fall due again (a heap)
         self._outage_ends = self.link.outage_ends()
@@ -92,32 +96,48 @@ class EngineFabric:
         """When an event being published happened (it is published in the engine call that made it)."""
         return self.env.now
 
-    def _slot(self, document_id: str, recipient: str) -> list[float | None]:
-        found = self._times.get((document_id, recipient))
+    def _slot(self, document_id: str, recipient: str) -> Pending:
+        found = self._pending.get((document_id, recipient))
         if found is None:
-            found = self._times[(document_id, recipient)] = [None, None, None, None, None]
+            found = self._pending[(document_id, recipient)] = Pending()
         return found
 
     def _observe(self, events: list[DomainEvent]) -> None:
         for event in events:
             if isinstance(event, DocumentSent):
                 slot = self._slot(event.document_id, event.recipient)
-                slot[0] = slot[0] if slot[0] is not None else self._now_seconds()
+                slot.sent_at = slot.sent_at if slot.sent_at is not None else self._now_seconds()
             elif isinstance(event, DocumentArrived):
                 slot = self._slot(event.document_id, event.node)
-                if slot[1] is None and event.business == 0:
-                    slot[1] = self._now_seconds()
+                if slot.arrived_at is None and event.business == 0:
+                    slot.arrived_at = self._now_seconds()
                     self.on_arrival(event.node, event.document_id)
             elif isinstance(event, StateChanged):
-                if event.lifecycle == INBOUND.name and event.changed:
+                if not event.changed:
+                    continue
+                if event.lifecycle == INBOUND.name:
                     if event.new == InboundState.COMPLETED.value:
-                        self._slot(event.document_id, event.node)[2] = self._now_seconds()
+                        self._slot(event.document_id, event.node).completed_at = self._now_seconds()
                     elif event.new == InboundState.REJECTED.value:
-                        self._slot(event.document_id, event.node)[3] = self._now_seconds()
+                        self._slot(event.document_id, event.node).rejected_at = self._now_seconds()
+                elif event.lifecycle == DELIVERY.name and event.new in _FINAL:
+                    self._finish(event.document_id, event.party_id, event.new)
             elif isinstance(event, SendFailed):
                 heapq.heappush(self._retries, self._seconds(event) + event.retry_in)
             elif isinstance(event, GaveUp) and event.carries_document:
-                self._slot(event.document_id, event.destination)[4] = 1.0
+                self._slot(event.document_id, event.destination).dead = True
+
+    @property
+    def open_deliveries(self) -> int:
+        """Deliveries that can still change (what the fabric keeps; a finished one is in the tally)."""
+        return len(self._pending)
+
+    def _finish(self, document_id: str, recipient: str, status: str) -> None:
+        """The sender's delivery can no longer change: its record goes to the tally, nothing is kept."""
+        pending = self._pending.pop((document_id, recipient), None)
+        if pending is not None and pending.dispatch is not None:
+            lost = (document_id, recipient) in self.transport.lost
+            self.tally.add(pending.record(document_id, recipient, pending.outcome(lost=lost), status))
 
     # -- what the driver and the clerks call -------------------------------------------------------
     def _now(self) -> None:
@@ -127,7 +147,9 @@ class EngineFabric:
         self._now()
         node = self.net.node(dispatch.sender)
         document_id = node.send(recipients=list(dispatch.recipients), subject=dispatch.subject, code=dispatch.code)
-        self.dispatched.append((dispatch, document_id))
+        self.outcome.documents += 1
+        for recipient in dispatch.recipients:
+            self._slot(document_id, recipient).dispatch = dispatch
         self.kick()
 
     def act(self, node: str, document_id: str, action: str) -> bool:
@@ -181,41 +203,19 @@ class EngineFabric:
 
     # -- the end -------------------------------------------------------------------------------------
     def collect(self) -> Outcome:
-        """One record per document × recipient, from what the engine's events said and the delivery rows."""
+        """What is still open when the run ends goes to the tally, with the sender's view from the store."""
         self.net.settle()  # the pump leaves its last sends to be recorded by the next unit of work
         out = self.outcome
-        out.documents = len(self.dispatched)
         out.lost_messages = self.transport.lost_messages
+        open_documents: dict[tuple[str, str], list[str]] = {}
+        for (document_id, recipient), pending in sorted(self._pending.items()):
+            if pending.dispatch is not None:
+                open_documents.setdefault((pending.dispatch.sender, document_id), []).append(recipient)
         with self.net.ctx.store.snapshot() as repo:
-            for dispatch, document_id in self.dispatched:
-                states = {d.recipient: str(d.state) for d in repo.deliveries.for_document(dispatch.sender, document_id)}
-                for recipient in dispatch.recipients:
-                    sent, arrived, completed, rejected, dead = self._times.pop(
-                        (document_id, recipient), [None, None, None, None, None]
-                    )
-                    if arrived is not None:
-                        outcome = "delivered"
-                    elif dead is not None:
-                        outcome = "dead"
-                    elif (document_id, recipient) in self.transport.lost:
-                        outcome = "lost"
-                    else:
-                        outcome = "in_flight"
-                    out.records.append(
-                        DeliveryRecord(
-                            document_id,
-                            dispatch.sender,
-                            recipient,
-                            dispatch.kind,
-                            dispatch.document_type,
-                            sent if sent is not None else dispatch.at,
-                            arrived,
-                            completed,
-                            rejected,
-                            outcome,
-                            states.get(recipient, "unknown"),
-                        )
-                    )
+            for (sender, document_id), recipients in open_documents.items():
+                states = {d.recipient: str(d.state) for d in repo.deliveries.for_document(sender, document_id)}
+                for recipient in recipients:
+                    self._finish(document_id, recipient, states.get(recipient, "unknown"))
         return out
 
     def close(self) -> None:

@@ -28,7 +28,8 @@ from docflow.domain.registry import Registry
 from docflow.domain.retry import RetryPolicy
 from docflow.domain.routing import Route, plan_route
 from docflow.errors import LifecycleError
-from docflow.sim.outcome import DeliveryRecord, Outcome
+from docflow.sim.metrics import Tally
+from docflow.sim.outcome import Outcome, Pending
 from docflow.sim.scenario import Scenario
 from docflow.sim.traffic import Dispatch
 from docflow.sim.transport import LinkModel, document_key
@@ -44,16 +45,14 @@ class ModelFabric:
 
     fidelity = "model"
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int) -> None:
-        self.env, self.scenario, self.registry = env, scenario, registry
+    def __init__(self, env: simpy.Environment, scenario: Scenario, registry: Registry, seed: int, tally: Tally) -> None:
+        self.env, self.scenario, self.registry, self.tally = env, scenario, registry, tally
         self.link = LinkModel.of(scenario, seed, "link")
         self.on_arrival: Arrived = lambda node, document: None
         self.outcome = Outcome()
         self._routes: dict[tuple[str, str], Route] = {}
-        self._sent: list[tuple[Dispatch, str]] = []
         self._inbound: dict[tuple[str, str], InboundState] = {}
-        self._times: dict[tuple[str, str, str], float] = {}  # (document, recipient, what) -> when
-        self._ends: dict[tuple[str, str], str] = {}  # (document, recipient) -> lost
+        self._pending: dict[tuple[str, str], Pending] = {}  # (document, recipient), until it cannot change
         net = scenario.network
         self.retry = RetryPolicy(net.retry_budget, net.retry_delay)
 
@@ -69,8 +68,9 @@ class ModelFabric:
         start = self.scenario.calendar.start
         day = (start + timedelta(seconds=self.env.now)).date()
         document_id = Envelope.compose_document_id(OrganId.parse(dispatch.sender), day, Code.parse(dispatch.code))
-        self._sent.append((dispatch, document_id))
+        self.outcome.documents += 1
         for recipient in dispatch.recipients:
+            self._pending[(document_id, recipient)] = Pending(dispatch)
             self.env.process(self._deliver(document_id, dispatch.sender, recipient))
 
     def _deliver(self, document_id: str, sender: str, recipient: str) -> Generator[Any, Any, None]:
@@ -94,7 +94,7 @@ class ModelFabric:
                     continue
                 if lost:
                     self.outcome.lost_messages += 1
-                    self._ends[(document_id, recipient)] = "lost"
+                    self._finish((document_id, recipient), "lost", "sent")
                     return
                 if link.duplicated(key, here, there, env.now):
                     self.outcome.duplicates += 1
@@ -105,7 +105,7 @@ class ModelFabric:
                     yield env.timeout(back - env.now)
                 break
         self._inbound[(document_id, recipient)] = InboundState.RECEIVED
-        self._times[(document_id, recipient, "arrived")] = env.now
+        self._pending[(document_id, recipient)].arrived_at = env.now
         self.on_arrival(recipient, document_id)
 
     def act(self, node: str, document_id: str, action: str) -> bool:
@@ -117,38 +117,36 @@ class ModelFabric:
             self._inbound[key] = INBOUND.fire(state, CLERK_ACTIONS[action][0], document=document_id)
         except LifecycleError:
             return False
-        if action in ("complete", "reject"):
-            self._times[(document_id, node, action)] = self.env.now
+        if action in ("complete", "reject"):  # the sender's view is the recipient's state at once: final
+            pending = self._pending[key]
+            if action == "complete":
+                pending.completed_at = self.env.now
+            else:
+                pending.rejected_at = self.env.now
+            self._finish(key, "delivered", _view(self._inbound.pop(key)))
         return True
 
+    @property
+    def open_deliveries(self) -> int:
+        """Deliveries that can still change (what the fabric keeps; a finished one is in the tally)."""
+        return len(self._pending)
+
+    def _finish(self, key: tuple[str, str], outcome: str, status: str) -> None:
+        self.tally.add(self._pending.pop(key).record(*key, outcome, status))
+
     def collect(self) -> Outcome:
-        out = self.outcome
-        out.documents = len(self._sent)
-        for dispatch, document_id in self._sent:
-            for recipient in dispatch.recipients:
-                key = (document_id, recipient)
-                state = self._inbound.get(key)
-                if state is not None:
-                    outcome, status = "delivered", DELIVERY_VIEW.get(state, state.value)
-                else:
-                    outcome = self._ends.get(key, "in_flight")
-                    status = "dead" if outcome == "dead" else "sent"
-                out.records.append(
-                    DeliveryRecord(
-                        document_id,
-                        dispatch.sender,
-                        recipient,
-                        dispatch.kind,
-                        dispatch.document_type,
-                        dispatch.at,
-                        self._times.get((*key, "arrived")),
-                        self._times.get((*key, "complete")),
-                        self._times.get((*key, "reject")),
-                        outcome,
-                        status,
-                    )
-                )
-        return out
+        """What is still open when the run ends (in flight, or not finished by its recipient) goes to the tally."""
+        for key in sorted(self._pending):
+            state = self._inbound.get(key)
+            if state is not None:
+                self._finish(key, "delivered", _view(state))
+            else:
+                self._finish(key, "in_flight", "sent")
+        return self.outcome
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _view(state: InboundState) -> str:
+    return DELIVERY_VIEW.get(state, state.value)

@@ -1,5 +1,7 @@
 """What a run produced, whatever its fidelity: one ``DeliveryRecord`` per document × recipient, and totals.
 
+A fabric keeps a ``Pending`` per delivery while it can still change and turns it into a ``DeliveryRecord``
+for the metrics' tally (``docflow.sim.metrics.Tally``) once it cannot, so finished deliveries are not kept.
 Times are virtual seconds since the scenario's start.  ``outcome`` classifies every delivery exactly once:
 ``delivered`` (it reached its recipient), ``dead`` (a hop gave up after its retry budget), ``lost`` (a
 silent link loss swallowed it) or ``in_flight`` (still queued or waiting for a retry when the run ended).
@@ -8,7 +10,11 @@ Pure: standard library only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docflow.sim.traffic import Dispatch
 
 OUTCOMES = ("delivered", "dead", "lost", "in_flight")
 
@@ -31,10 +37,46 @@ class DeliveryRecord:
 
 
 @dataclass(slots=True)
-class Outcome:
-    """Records plus the totals only the fabric knows."""
+class Pending:
+    """What a fabric knows of one delivery until it can no longer change."""
 
-    records: list[DeliveryRecord] = field(default_factory=list)
+    dispatch: Dispatch | None = None  # None: a document the traffic did not send (the metrics leave it out)
+    sent_at: float | None = None
+    arrived_at: float | None = None
+    completed_at: float | None = None
+    rejected_at: float | None = None
+    dead: bool = False
+
+    def outcome(self, *, lost: bool) -> str:
+        if self.arrived_at is not None:
+            return "delivered"
+        if self.dead:
+            return "dead"
+        return "lost" if lost else "in_flight"
+
+    def record(self, document_id: str, recipient: str, outcome: str, status: str) -> DeliveryRecord:
+        dispatch = self.dispatch
+        if dispatch is None:
+            raise ValueError(f"no dispatch for {document_id} to {recipient}: only sent documents are recorded")
+        return DeliveryRecord(
+            document_id,
+            dispatch.sender,
+            recipient,
+            dispatch.kind,
+            dispatch.document_type,
+            self.sent_at if self.sent_at is not None else dispatch.at,
+            self.arrived_at,
+            self.completed_at,
+            self.rejected_at,
+            outcome,
+            status,
+        )
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The totals only the fabric knows."""
+
     documents: int = 0
     duplicates: int = 0
     messages_sent: int = 0

@@ -1,4 +1,4 @@
-"""Traffic: the documents a scenario sends, drawn up front as a deterministic schedule of ``Dispatch``es.
+"""Traffic: the documents a scenario sends, a deterministic schedule of ``Dispatch``es drawn as it is read.
 
 Each ``[[traffic]]`` stream is a Poisson process per sending node; the superposition of those is drawn
 as one process at the summed rate with the sender picked uniformly, from its own ``random.Random`` seeded
@@ -9,7 +9,9 @@ schedule.  Must not import simpy or the engine (services, store, transports).
 
 from __future__ import annotations
 
+import heapq
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from docflow.domain.ids import OrganId
@@ -84,42 +86,48 @@ def senders_of(registry: Registry, spec: TrafficSpec) -> tuple[OrganId, ...]:
 
 def schedule(scenario: Scenario, registry: Registry, seed: int) -> list[Dispatch]:
     """Every document the scenario sends, in time order (ties in stream order)."""
-    drawn: list[tuple[float, int, int, OrganId, tuple[OrganId, ...], TrafficSpec]] = []
-    calendar = scenario.calendar
-    for index, spec in enumerate(scenario.traffic):
-        senders = senders_of(registry, spec)
-        rate = spec.rate_per_hour * len(senders) / 3600.0
-        if rate <= 0:
-            continue
-        rng = random.Random(f"{seed}:traffic:{index}")
-        targets = _Targets(registry, spec)
-        t, count = 0.0, 0
-        while True:
-            gap = rng.expovariate(rate)
-            t = t + gap if spec.always else calendar.add(t, gap)
-            if t >= scenario.duration:
-                break
-            sender = senders[rng.randrange(len(senders))]
-            recipients = targets.draw(sender, rng)
-            if recipients:
-                drawn.append((t, index, count, sender, recipients, spec))
-                count += 1
-    drawn.sort(key=lambda item: (item[0], item[1], item[2]))
-    numbers: dict[OrganId, int] = {}
-    out = []
-    for serial, (t, _, _, sender, recipients, spec) in enumerate(drawn):
+    return list(dispatches(scenario, registry, seed))
+
+
+def dispatches(scenario: Scenario, registry: Registry, seed: int) -> Iterator[Dispatch]:
+    """``schedule``, drawn as it is read: the streams are merged in time order, so a run holds the next document
+    of each stream, not the whole day's."""
+    streams = [_stream(scenario, registry, seed, index, spec) for index, spec in enumerate(scenario.traffic)]
+    numbers: dict[str, int] = {}
+    for serial, (t, _, _, sender, recipients, spec) in enumerate(heapq.merge(*streams)):
         numbers[sender] = numbers.get(sender, 0) + 1
-        code = f"{numbers[sender]}/{NOTATIONS[spec.kind]}"
-        out.append(
-            Dispatch(
-                t,
-                serial,
-                str(sender),
-                tuple(str(r) for r in recipients),
-                spec.name,
-                spec.kind,
-                spec.document_type,
-                code,
-            )
+        yield Dispatch(
+            t,
+            serial,
+            sender,
+            recipients,
+            spec.name,
+            spec.kind,
+            spec.document_type,
+            f"{numbers[sender]}/{NOTATIONS[spec.kind]}",
         )
-    return out
+
+
+def _stream(
+    scenario: Scenario, registry: Registry, seed: int, index: int, spec: TrafficSpec
+) -> Iterator[tuple[float, int, int, str, tuple[str, ...], TrafficSpec]]:
+    """One stream's documents in time order, as ``(at, stream, count, sender, recipients, spec)``."""
+    senders = senders_of(registry, spec)
+    rate = spec.rate_per_hour * len(senders) / 3600.0
+    if rate <= 0:
+        return
+    calendar = scenario.calendar
+    rng = random.Random(f"{seed}:traffic:{index}")
+    targets = _Targets(registry, spec)
+    t, count = 0.0, 0
+    while True:
+        gap = rng.expovariate(rate)
+        t = t + gap if spec.always else calendar.add(t, gap)
+        if t >= scenario.duration:
+            return
+        sender = senders[rng.randrange(len(senders))]
+        recipients = targets.draw(sender, rng)
+        if recipients:
+            # the spec is never compared: (at, stream, count) is unique
+            yield t, index, count, str(sender), tuple(str(r) for r in recipients), spec
+            count += 1
