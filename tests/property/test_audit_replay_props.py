@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
 from store_backends import at
@@ -22,14 +22,17 @@ DOC = "000.00.00.H53,2024/05/06,12/UBND-VP"
 EVENTS = sorted(set(DELIVERY.events) - {"fail"})  # "fail" needs a retry budget in its context
 
 
-def history(draw: st.DrawFn) -> tuple[list[Event], dict[str, str]]:
-    """Audit rows as the engine writes them (send/resend silent), and each recipient's final state."""
+def history(draw: st.DrawFn) -> tuple[list[Event], dict[str, str], dict[str, str]]:
+    """Audit rows as the engine writes them (send/resend silent), each recipient's final state, and the state
+    its last recorded move left it in (what the log can tell: a silent send may have followed)."""
     rows: list[Event] = []
     states: dict[str, str] = {}
+    recorded: dict[str, str] = {}
     tick = 0
     for recipient in RECIPIENTS:
         rows.append(Event(NODE, at(tick), "sent", DOC, recipient, "", {"business": 0}))
         state = DELIVERY.initial
+        recorded[recipient] = state.value
         for name in draw(st.lists(st.sampled_from(EVENTS), max_size=8)):
             tick += 1
             if not DELIVERY.can(state, name):
@@ -38,15 +41,16 @@ def history(draw: st.DrawFn) -> tuple[list[Event], dict[str, str]]:
             if name not in ("send", "resend"):
                 detail = {"lifecycle": "delivery", "event": name, "old": state.value, "new": new.value}
                 rows.append(Event(NODE, at(tick), "moved", DOC, recipient, "", {**detail, "business": 0, "round": 0}))
+                recorded[recipient] = new.value
             state = new
         states[recipient] = state.value
-    return rows, states
+    return rows, states, recorded
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_histories_replay_to_their_states_and_a_foreign_state_is_named(tmp_path_factory, data):
-    rows, states = history(data.draw)
+    rows, states, recorded = history(data.draw)
     path = Path(tmp_path_factory.mktemp("replay")) / "docflow.db"
     with open_store(f"sqlite:///{path}") as store:
         with store.unit_of_work() as repo:
@@ -63,7 +67,10 @@ def test_histories_replay_to_their_states_and_a_foreign_state_is_named(tmp_path_
         assert report.ok, str(report)
 
         victim = data.draw(st.sampled_from(RECIPIENTS))
-        foreign = [s.value for s in DeliveryState if s.value not in REACH["delivery"][states[victim]]]
+        # a state the log cannot explain: out of reach of the last recorded move by silent ones (a delivery the
+        # log shows queued may have been sent since, unrecorded, so "queued" is not foreign to a sent one)
+        foreign = [s.value for s in DeliveryState if s.value not in REACH["delivery"][recorded[victim]]]
+        assume(foreign)
         forged = data.draw(st.sampled_from(foreign))
         with store.engine.begin() as conn:
             conn.execute(text("UPDATE deliveries SET state = :s WHERE recipient = :r"), {"s": forged, "r": victim})
