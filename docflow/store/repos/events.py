@@ -10,12 +10,14 @@ Imports SQLAlchemy Core and this package only.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from docflow.store.audit import GENESIS, canonical_json, detail_of, event_hash
+from docflow.store.audit_keys import default_keyring
 from docflow.store.records import Event
 from docflow.store.repos.base import TableRepo, naive, safe_text
 from docflow.store.repos.prepared import Prepared
@@ -91,7 +93,7 @@ class EventRepo(TableRepo):
         if not by_node:
             return 0
         nodes = sorted(by_node)
-        where = self.conn.engine.url.render_as_string(hide_password=True)
+        where = _where(self.conn.engine)
         if len(nodes) == 1:
             seen = _LAST_HEADS.get((where, nodes[0]))
             if seen is not None:
@@ -129,14 +131,16 @@ def _chain(
     """The event rows chained onto ``heads`` and the new ``(node, seq, hash)`` head of each node."""
     batch: list[dict[str, object]] = []
     moves: list[tuple[str, int, str]] = []
+    keyring = default_keyring()  # read once for the batch (it looks at the environment on each call)
     for node in nodes:
         seq, prev = heads[node]
+        key = keyring.key(node)
         for record in by_node[node]:
             seq += 1
             at = naive(record.at)
             detail = canonical_json(dict(record.detail))
             document_id, party = safe_text(record.document_id), safe_text(record.recipient)
-            digest = event_hash(prev, node, seq, at, record.kind, document_id, party, record.status, detail)
+            digest = event_hash(prev, node, seq, at, record.kind, document_id, party, record.status, detail, key=key)
             batch.append(
                 {
                     "node": node,
@@ -154,6 +158,17 @@ def _chain(
             prev = digest
         moves.append((node, seq, prev))
     return batch, moves
+
+
+def _where(engine: Engine) -> str:
+    """The database an engine writes to, as the head hints name it (rendered once per engine)."""
+    found = _WHERE.get(engine)
+    if found is None:
+        found = _WHERE[engine] = engine.url.render_as_string(hide_password=True)
+    return found
+
+
+_WHERE: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def _remember(where: str, heads: list[tuple[str, int, str]]) -> None:
