@@ -37,6 +37,19 @@ def test_nodes_due_besides_leaves_out_only_the_named_messages(store):
         assert repo.outbox.nodes_due(T0, besides=["a1", "a2", "b1"]) == []
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 63, 64, 65, 200])
+def test_any_number_of_messages_besides_gives_the_same_answer(store, count):
+    """Short lists go through a statement prepared per size bucket (padded), long ones through an expanding IN."""
+    with store.unit_of_work() as repo:
+        repo.outbox.enqueue([message(f"a{i}") for i in range(count)] + [message("b1", node=OTHER)])
+    ids = [f"a{i}" for i in range(count)]
+    with store.snapshot() as repo:
+        assert repo.outbox.nodes_due(T0, besides=ids) == [OTHER]
+        assert repo.outbox.nodes_due(T0, besides=ids[1:] + ["b1"]) == [NODE]  # a0 is still due
+        assert repo.outbox.nodes_due(T0, besides=[*ids, "b1"]) == []
+        assert repo.outbox.nodes_due(T0, besides=ids[:-1]) == [NODE, OTHER]  # the last one is still due
+
+
 def network():
     net = build_network(db="sqlite://", clock=ManualClock(), policy="hierarchical")
     registry = net.ctx.registry

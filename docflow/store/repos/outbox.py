@@ -65,6 +65,17 @@ _NODES_DUE_BESIDES = (
     .distinct()
     .order_by(outbox.c.node)
 )
+#: ``_NODES_DUE_BESIDES`` for a short ``skip`` list, prepared once per size bucket (1, 2, 4 … 64 ids, the list
+#: padded by repeating its first id): a driver that sends one document and runs until idle asks this each time.
+_BESIDES_BUCKETS = {
+    size: Prepared(
+        select(outbox.c.node)
+        .where(*_WAITING, _DUE, outbox.c.message_id.not_in([bindparam(f"skip{i}") for i in range(size)]))
+        .distinct()
+        .order_by(outbox.c.node)
+    )
+    for size in (1, 2, 4, 8, 16, 32, 64)
+}
 _NEXT_DUE = Prepared(select(func.min(outbox.c.next_attempt_at)).where(*_WAITING))
 _DEAD = select(outbox)
 
@@ -169,6 +180,11 @@ class OutboxRepo(TableRepo):
         """Nodes holding waiting messages that are due at ``now``, other than the messages ``besides`` (which
         the caller is about to send)."""
         if besides:
+            bucket = next((size for size in _BESIDES_BUCKETS if size >= len(besides)), None)
+            if bucket is not None:
+                padded = [*besides, *[besides[0]] * (bucket - len(besides))]
+                params = {"c_now": now, **{f"skip{i}": mid for i, mid in enumerate(padded)}}
+                return [row[0] for row in self.run(_BESIDES_BUCKETS[bucket], params, what="due outboxes")]
             params = {"c_now": now, "skip": list(besides)}
             return [row[0] for row in self.run(_NODES_DUE_BESIDES, params, what="due outboxes")]
         return [row[0] for row in self.run(_NODES_DUE, {"c_now": now}, what="due outboxes")]
