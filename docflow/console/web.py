@@ -2,7 +2,9 @@
 
 Server-rendered HTML and plain forms, no JavaScript.  A signed session cookie (Starlette's
 ``SessionMiddleware``, keyed by ``Operators.session_key``) holds the operator's name and a CSRF token that
-every POST form carries back; a page asked for without a session sends the browser to the login form.
+every POST form carries back; a page asked for without a session sends the browser to the login form.  Failed
+logins are throttled per operator name and per client address (``docflow.console.throttle``): past the limit
+the form answers 429 with when to try again, and no password is checked.
 Mounted by ``docflow serve`` at ``/console`` (``console_routes``).
 Must not import sqlalchemy or lxml; reads and acts only through ``docflow.console.service.Console``.
 """
@@ -27,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from docflow.console.operators import Operators
 from docflow.console.service import Console, ConsoleError
+from docflow.console.throttle import LoginThrottle
 
 PREFIX = "/console"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -76,7 +79,16 @@ def _csrf(request: Request) -> str:
     return token
 
 
-def console_app(console: Console, operators: Operators) -> Starlette:
+#: Failed logins allowed per operator name, and per client address (several operators may share one), in
+#: ``LOGIN_WINDOW`` seconds.
+LOGIN_FAILURES_PER_NAME = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
+LOGIN_WINDOW = 900.0
+
+
+def console_app(
+    console: Console, operators: Operators, *, throttles: tuple[LoginThrottle, LoginThrottle] | None = None
+) -> Starlette:
     """The console as its own ASGI application (mount it at ``PREFIX``)."""
     templates = _templates(console)
 
@@ -117,11 +129,27 @@ def console_app(console: Console, operators: Operators) -> Starlette:
     async def login_page(request: Request) -> Response:
         return render(request, "login.html", next=request.query_params.get("next", ""))
 
+    by_name, by_address = throttles or (
+        LoginThrottle(LOGIN_FAILURES_PER_NAME, LOGIN_WINDOW),
+        LoginThrottle(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW),
+    )
+
     async def login(request: Request, form: dict[str, str]) -> Response:
         name, password = form.get("name", ""), form.get("password", "")
         target = form.get("next", "")
+        address = request.client.host if request.client is not None else ""
+        wait = max(by_name.wait([name]), by_address.wait([address]))
+        if wait > 0:
+            minutes = max(1, round(wait / 60))
+            error = f"Too many failed logins: try again in {minutes} minute{'s' if minutes > 1 else ''}."
+            refused = render(request, "login.html", 429, error=error, next=target)
+            refused.headers["Retry-After"] = str(int(wait) + 1)
+            return refused
         if not await run_in_threadpool(operators.check, name, password):
+            by_name.failed([name])
+            by_address.failed([address])
             return render(request, "login.html", 401, error="Wrong name or password.", next=target)
+        by_name.succeeded(name)
         request.session.clear()
         request.session["operator"] = name
         _csrf(request)
@@ -226,10 +254,13 @@ def console_app(console: Console, operators: Operators) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def console_routes(console: Console, operators: Operators) -> list[BaseRoute]:
-    """Routes to put before the axis operations: ``/console`` (redirected to ``/console/``) and the console."""
+def console_routes(
+    console: Console, operators: Operators, *, throttles: tuple[LoginThrottle, LoginThrottle] | None = None
+) -> list[BaseRoute]:
+    """Routes to put before the axis operations: ``/console`` (redirected to ``/console/``) and the console;
+    ``throttles`` (per operator name, per client address) default to the limits above."""
 
     async def to_slash(request: Request) -> Response:
         return RedirectResponse(PREFIX + "/", status_code=307)
 
-    return [Route(PREFIX, to_slash), Mount(PREFIX, app=console_app(console, operators))]
+    return [Route(PREFIX, to_slash), Mount(PREFIX, app=console_app(console, operators, throttles=throttles))]

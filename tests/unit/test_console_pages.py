@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from docflow.bootstrap import build_network
 from docflow.console import operators
 from docflow.console.service import Console
-from docflow.console.web import age, console_routes
+from docflow.console.web import LOGIN_FAILURES_PER_NAME, age, console_routes
 from docflow.domain.clock import ManualClock
 from docflow.domain.events import OperatorActed
 from docflow.errors import ConfigError
@@ -85,6 +85,26 @@ def test_a_post_without_its_csrf_token_is_refused(served: Served) -> None:
     message = served.net.dead()[0].message_id
     assert served.client.post("/console/dead/retry", data={"message_id": message, "csrf": "x"}).status_code == 403
     assert len(served.net.quarantine()) == 1 and len(served.net.dead()) == 1  # nothing moved
+
+
+def test_failed_logins_are_throttled_per_name_and_the_password_is_not_checked_meanwhile(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(LOGIN_FAILURES_PER_NAME):
+        assert login(served.client, OPERATOR, "guess").status_code == 401
+    checks: list[str] = []
+    real_check = operators.Operators.check
+
+    def counted(self: operators.Operators, name: str, password: str) -> bool:
+        checks.append(name)
+        return real_check(self, name, password)
+
+    monkeypatch.setattr(operators.Operators, "check", counted)
+    answer = login(served.client)  # even the right password waits: a guesser cannot tell
+    assert answer.status_code == 429 and "Too many failed logins" in answer.text
+    assert 0 < int(answer.headers["Retry-After"]) <= 900 and checks == []
+    assert served.client.get("/console/").status_code == 303  # not logged in
+    assert login(served.client, "another", "guess").status_code == 401 and checks == ["another"]
 
 
 def test_login_goes_where_the_operator_was_going(served: Served) -> None:
