@@ -122,6 +122,24 @@ def console_app(
 
         return endpoint
 
+    def confirm(
+        request: Request, form: dict[str, str], back: str, question: str, consequence: str, **fields: str
+    ) -> Response | None:
+        """A purge deletes for good: the first POST answers a page asking again (a second form carrying
+        ``confirm=yes``); None once confirmed."""
+        if form.get("confirm") == "yes":
+            return None
+        return render(
+            request,
+            "confirm.html",
+            question=question,
+            consequence=consequence,
+            action=str(request.url.path),
+            fields=fields,
+            verb="Purge",
+            back=PREFIX + back,
+        )
+
     def done(request: Request, where: str, message: str, ok: bool = True) -> Response:
         request.session["flash"] = {"ok": ok, "text": message}
         return RedirectResponse(PREFIX + where, status_code=303)
@@ -192,6 +210,15 @@ def console_app(
                 await run_in_threadpool(console.release_quarantined, who, entry, form.get("note", ""))
                 message = f"Entry {entry} released (marked handled)."
             elif action == "purge":
+                asked = confirm(
+                    request,
+                    form,
+                    "/quarantine",
+                    f"Purge quarantined entry {entry}?",
+                    "Its bytes are deleted for good (the audit log keeps that you did it); retry or release keep them.",
+                )
+                if asked is not None:
+                    return asked
                 await run_in_threadpool(console.purge_quarantined, who, entry)
                 message = f"Entry {entry} purged."
             else:
@@ -211,6 +238,16 @@ def console_app(
                 count = await run_in_threadpool(console.retry_dead, who, message_id)
                 return done(request, "/dead", f"{count} given-up message(s) queued again.")
             if action == "purge":
+                asked = confirm(
+                    request,
+                    form,
+                    "/dead",
+                    f"Purge given-up message {message_id[:80]}?",
+                    "It is deleted for good and its delivery stays dead; retry queues it again instead.",
+                    message_id=message_id,
+                )
+                if asked is not None:
+                    return asked
                 count = await run_in_threadpool(console.purge_dead, who, message_id)
                 return done(request, "/dead", f"{count} given-up message(s) deleted.")
         except ConsoleError as exc:

@@ -52,8 +52,16 @@ def browser(tmp_path: Path) -> Iterator[object]:
 
     options = Options()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                 "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,900"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)  # fmt: skip
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
@@ -127,6 +135,7 @@ def test_an_operator_logs_in_retries_a_dead_letter_and_purges_a_quarantined_entr
 
     driver.get(console + "/quarantine")
     driver.find_element(By.CSS_SELECTOR, f"#entry-{seeded.quarantine_id} form[action$='/purge'] button").click()
+    wait_for(driver, "#confirm").click()  # a purge asks again before deleting for good
     assert f"Entry {seeded.quarantine_id} purged." in wait_for(driver, ".flash").text
     shot(driver, "08-quarantine-purged")
     assert count(server, "select count(*) from quarantine") == 0

@@ -155,13 +155,26 @@ def test_retry_and_purge_of_a_dead_letter_change_the_store(served: Served) -> No
     assert "1 given-up message(s) queued again." in served.client.get(answer.headers["location"]).text
     assert served.net.dead() == []
     assert [d.state for d in served.net.node(PROVINCE).deliveries(served.seeded.dead_document)] == ["arrived"]
-    again = served.client.post("/console/dead/purge", data={"csrf": token, "message_id": message})
+    again = served.client.post("/console/dead/purge", data={"csrf": token, "message_id": message, "confirm": "yes"})
     assert "no given-up message" in served.client.get(again.headers["location"]).text
 
     kinds = [step.event for step in served.net.trace(served.seeded.dead_document)]
     acted = [e for e in kinds if isinstance(e, OperatorActed)]
     assert [(e.operator, e.action, e.node) for e in acted] == [(OPERATOR, "retry", PROVINCE)]
     assert served.net.ctx.store.verify_audit().ok
+
+
+def test_a_purge_asks_again_and_cancel_leaves_everything(served: Served) -> None:
+    login(served.client)
+    token = csrf(served.client.get("/console/dead").text)
+    message = served.net.dead()[0].message_id
+    asked = served.client.post("/console/dead/purge", data={"csrf": token, "message_id": message})
+    assert asked.status_code == 200 and "Purge given-up message" in asked.text and 'href="/console/dead"' in asked.text
+    assert f'name="message_id" value="{message}"' in asked.text and 'name="confirm" value="yes"' in asked.text
+    assert len(served.net.dead()) == 1  # cancelled by not confirming: still there
+    done = served.client.post("/console/dead/purge", data={"csrf": token, "message_id": message, "confirm": "yes"})
+    assert "1 given-up message(s) deleted." in served.client.get(done.headers["location"]).text
+    assert served.net.dead() == []
 
 
 def test_release_retry_and_purge_of_quarantined_bytes(served: Served) -> None:
@@ -186,7 +199,13 @@ def test_release_retry_and_purge_of_quarantined_bytes(served: Served) -> None:
     answer = served.client.post(f"/console/quarantine/{second}/retry", data={"csrf": token})
     assert "cannot be retried" in served.client.get(answer.headers["location"]).text
     assert len(served.net.quarantine()) == 1  # bytes that still do not read stay
-    served.client.post(f"/console/quarantine/{second}/purge", data={"csrf": token})
+    asked = served.client.post(f"/console/quarantine/{second}/purge", data={"csrf": token})
+    assert asked.status_code == 200 and f"Purge quarantined entry {second}?" in asked.text
+    assert len(served.net.quarantine()) == 1  # asked again, nothing deleted yet
+    confirmed = served.client.post(
+        f"/console/quarantine/{second}/purge", data={"csrf": csrf(asked.text), "confirm": "yes"}
+    )
+    assert confirmed.status_code == 303
     assert served.net.quarantine() == []
 
     audit = served.client.get("/console/audit").text
@@ -202,7 +221,7 @@ def test_a_release_older_than_an_entry_is_not_its_release(served: Served) -> Non
     token = csrf(served.client.get("/console/quarantine").text)
     first = served.seeded.quarantine_id
     served.client.post(f"/console/quarantine/{first}/release", data={"csrf": token})
-    served.client.post(f"/console/quarantine/{first}/purge", data={"csrf": token})
+    served.client.post(f"/console/quarantine/{first}/purge", data={"csrf": token, "confirm": "yes"})
     served.clock.advance(60)
     from console_data import quarantine
 
@@ -269,7 +288,8 @@ def test_a_quarantined_status_retried_moves_the_delivery_it_answers(served: Serv
     )
     entry = quarantine(served.net, PROVINCE, write_status(status))
     answer = served.client.post(f"/console/quarantine/{entry}/retry", data={"csrf": token})
-    assert f"status {document} from {COMMUNE} handed back to {PROVINCE}" in served.client.get(
-        answer.headers["location"]
-    ).text
+    assert (
+        f"status {document} from {COMMUNE} handed back to {PROVINCE}"
+        in served.client.get(answer.headers["location"]).text
+    )
     assert [d.state for d in served.net.node(PROVINCE).deliveries(document)] == ["accepted"]

@@ -45,7 +45,7 @@ def test_any_number_of_messages_besides_gives_the_same_answer(store, count):
     ids = [f"a{i}" for i in range(count)]
     with store.snapshot() as repo:
         assert repo.outbox.nodes_due(T0, besides=ids) == [OTHER]
-        assert repo.outbox.nodes_due(T0, besides=ids[1:] + ["b1"]) == [NODE]  # a0 is still due
+        assert repo.outbox.nodes_due(T0, besides=[*ids[1:], "b1"]) == [NODE]  # a0 is still due
         assert repo.outbox.nodes_due(T0, besides=[*ids, "b1"]) == []
         assert repo.outbox.nodes_due(T0, besides=ids[:-1]) == [NODE, OTHER]  # the last one is still due
 
