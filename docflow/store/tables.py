@@ -31,7 +31,8 @@ outbox         a message waiting for the relay: ``message_id`` unique, ``kind`` 
                ``document_row`` (stored once however many recipients).  A row handed to the transport is
                deleted (or kept with ``sent_at`` for a retention period); a given-up row keeps ``dead_at``
                until an operator revives or purges it
-inbox          an idempotency key a node has already applied: PK ``(node, idempotency_key)``
+inbox          an idempotency key a node has already applied: PK ``(node, idempotency_key)`` (on SQLite a
+               WITHOUT ROWID table: the key is the row)
 quarantine     a rejected envelope kept with its reason, violations (JSON list) and exact bytes
 =============  ==========================================================================================
 
@@ -202,6 +203,7 @@ inbox = Table(
     Column("idempotency_key", String(DOC_ID), primary_key=True),
     Column("received_at", DateTime, nullable=False),
     Column("result", Text, nullable=False, default=""),
+    sqlite_with_rowid=False,  # the key is the row: one b-tree, not a table and its index (migration 0005)
 )
 
 quarantine = Table(
