@@ -76,8 +76,10 @@ class OrganId:
     level3: int = 0  # BB
     level4: int = 0  # CCC
     short: bool = False  # written in the short hub form BB.AA.W00
-    # Codes are dict keys everywhere (registry, routes, stores): hash once, not per lookup.
+    # Codes are dict keys everywhere (registry, routes, stores): hash once, not per lookup; and written out on
+    # every message, row and event: format once, not per use.
     _hash: int = field(init=False, repr=False, compare=False)
+    _text: str = field(init=False, repr=False, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> OrganId:
@@ -134,14 +136,17 @@ class OrganId:
                 rule="organ-id-short-form",
             )
         object.__setattr__(self, "_hash", hash(self.sort_key()))
+        if self.short:
+            text = f"{self.level3:02d}.{self.level2:02d}.{self.prefix}{self.level1:02d}"
+        else:
+            text = f"{self.level4:03d}.{self.level3:02d}.{self.level2:02d}.{self.prefix}{self.level1:02d}"
+        object.__setattr__(self, "_text", text)
 
     def __hash__(self) -> int:
         return self._hash
 
     def __str__(self) -> str:
-        if self.short:
-            return f"{self.level3:02d}.{self.level2:02d}.{self.prefix}{self.level1:02d}"
-        return f"{self.level4:03d}.{self.level3:02d}.{self.level2:02d}.{self.prefix}{self.level1:02d}"
+        return self._text
 
     def sort_key(self) -> tuple[str, int, int, int, int, bool]:
         """The tuple codes sort by (``sorted(codes, key=OrganId.sort_key)`` is the fast way to sort many)."""
