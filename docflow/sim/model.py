@@ -6,14 +6,16 @@ the domain's INBOUND lifecycle table (clerk actions through the domain's ``CLERK
 engine does (``docflow.domain.retry.RetryPolicy``: an outage pauses a message, it never spends its budget).
 What it leaves out: status messages do not travel (the sender's view is the
 recipient's state, at once), and nothing is persisted.  A document's hops are drawn under the key the engine's
-message would have (``document_key``), so without faults its report is the full fidelity's, figure for
-figure, but for the messages counted.  It exists to explore big scenarios quickly; the full fidelity is the
-reference.
+message would have (``document_key``), and a retry falls due when the engine's would (its clock keeps whole
+seconds), so its report is the full fidelity's in every delivery figure (the messages counted differ: no
+statuses here), unless statuses are lost silently or duplicated.  It exists to explore big scenarios quickly;
+the full fidelity is the reference.
 Must not import lxml, sqlalchemy, docflow.store, docflow.xml, docflow.services or docflow.transports.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from datetime import timedelta
 from itertools import pairwise
@@ -89,8 +91,9 @@ class ModelFabric:
                     self.outcome.send_failures += 1
                     self.outcome.messages_sent -= 1
                     self.outcome.lost_messages += lost
-                    # the engine's rules: an unavailable link spends no attempt, and nothing dies of an outage
-                    yield env.timeout(self.retry.pause())
+                    # the engine's rules: an unavailable link spends no attempt, and nothing dies of an outage; the
+                    # retry falls due a pause after the failure as the engine's clock (whole seconds) recorded it
+                    yield env.timeout(math.floor(env.now) + self.retry.pause() - env.now)
                     continue
                 if lost:
                     self.outcome.lost_messages += 1
