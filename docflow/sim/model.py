@@ -82,7 +82,9 @@ class ModelFabric:
         for here, there in pairwise(hops):
             while True:
                 self.outcome.messages_sent += 1
-                lost = link.lost(key, here, there, env.now)
+                # as the engine's transport: a sender that is down sends nothing (no loss is drawn), then the
+                # link may lose the message, then a recipient that is down refuses it
+                lost = not link.is_down(here, env.now) and link.lost(key, here, there, env.now)
                 if (
                     link.is_down(here, env.now)
                     or link.is_down(there, env.now)
