@@ -135,9 +135,12 @@ def test_an_operator_logs_in_retries_a_dead_letter_and_purges_a_quarantined_entr
 
     driver.get(console + "/quarantine")
     driver.find_element(By.CSS_SELECTOR, f"#entry-{seeded.quarantine_id} form[action$='/purge'] button").click()
-    wait_for(driver, "#confirm").click()  # a purge asks again before deleting for good
+    button = wait_for(driver, "#confirm")  # a purge asks again before deleting for good
+    assert f"Purge quarantined entry {seeded.quarantine_id}?" in driver.find_element(By.TAG_NAME, "h1").text
+    shot(driver, "08-purge-confirm")
+    button.click()
     assert f"Entry {seeded.quarantine_id} purged." in wait_for(driver, ".flash").text
-    shot(driver, "08-quarantine-purged")
+    shot(driver, "09-quarantine-purged")
     assert count(server, "select count(*) from quarantine") == 0
 
     driver.get(console + "/trace")
@@ -145,11 +148,11 @@ def test_an_operator_logs_in_retries_a_dead_letter_and_purges_a_quarantined_entr
     driver.find_element(By.CSS_SELECTOR, "form[action$='/trace'] button").click()
     timeline = wait_for(driver, "ol.timeline").text
     assert "sent to 000.20.50.H58" in timeline and f"operator {OPERATOR} retry" in timeline
-    shot(driver, "09-journey")
+    shot(driver, "10-journey")
 
     driver.get(console + "/audit")
     assert "Intact" in driver.page_source
-    shot(driver, "10-audit")
+    shot(driver, "11-audit")
     actions = server.rows("select node, detail from events where kind = 'operator-acted' order by id")
     assert [(node, '"action":"retry"' in d or '"action":"purge"' in d) for node, d in actions] == [
         ("000.00.00.H58", True),
