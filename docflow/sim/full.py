@@ -8,8 +8,9 @@ engine's typed events (``docflow.domain.events``) as they are published after ea
 what arrived, what a clerk finished, what was given up and when a failed send falls due again.  An event is
 published in the engine call that made it, so its time is the simulation's clock then: the metrics take it
 from there, to the fraction of a second the model keeps too (the engine's own timestamps, like edXML's,
-keep whole seconds).  The store
-is a file in a temporary folder unless a database is named, so memory does not grow with finished work.
+keep whole seconds).  A delivery is folded into the metrics' tally once the sender's delivery reaches a final
+state, and the store is a file in a temporary folder unless a database is named, so memory does not grow with
+finished work.
 Must not import lxml or sqlalchemy (the engine does that behind ``build_network``).
 """
 
