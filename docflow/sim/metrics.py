@@ -95,13 +95,12 @@ class Tally:
         self.checked = {tier.label: 0 for tier in Tier}
         self.nodes: dict[str, NodeFigures] = {}
         self._slowest: list[tuple[float, str, str, DeliveryRecord]] = []
-        self._paths: dict[tuple[str, str], str] = {}
 
     def add(self, record: DeliveryRecord) -> None:
         self.total += 1
         self.counts[record.outcome] += 1
         self.statuses[record.status] = self.statuses.get(record.status, 0) + 1
-        path = self._path(record.sender, record.recipient)
+        path = tier_path(record.sender, record.recipient)
         figures = self.nodes.get(record.recipient)
         if figures is None:
             figures = self.nodes[record.recipient] = NodeFigures()
@@ -124,15 +123,6 @@ class Tally:
     def slowest(self, count: int = SLOWEST) -> list[DeliveryRecord]:
         """The ``count`` deliveries that took longest to complete (or, not completed, to arrive), slowest first."""
         return [item[3] for item in sorted(self._slowest)[:count]]
-
-    def _path(self, sender: str, recipient: str) -> str:
-        key = (sender, recipient)
-        found = self._paths.get(key)
-        if found is None:
-            if len(self._paths) > 65_536:
-                self._paths.clear()
-            found = self._paths[key] = tier_path(sender, recipient)
-        return found
 
     def _deadline(self, record: DeliveryRecord, figures: NodeFigures) -> None:
         allowed = self.scenario.deadline(record.document_type)
