@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -63,16 +62,16 @@ def run(args: argparse.Namespace) -> int:
     nodes = agencies_of(registry, args.agencies, args.under)
     network = build_network(db=args.db, transport=args.transport, registry=registry, policy=args.policy)
     ctx = network.ctx
-    stopping = threading.Event()
-    restore = _on_signals(lambda: stopping.set())
+    stopping = _Stop()
+    restore = _on_signals(stopping)
     print(f"docflow worker: serving {len(nodes)} agencies over {args.transport}", flush=True)
     passes = 0
     try:
-        while not stopping.is_set():
+        while not stopping.requested:
             moved = 0
             started = time.monotonic()
             for node in nodes:
-                if stopping.is_set():
+                if stopping.requested:
                     break
                 activity = serve_once(ctx, node)  # one unit of work; a signal only sets the flag
                 if activity.moved or activity.dead:
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             if args.max_passes and passes >= args.max_passes:
                 break
             if not moved:
-                stopping.wait(args.poll)
+                stopping.pause(args.poll)
     finally:
         restore()
         ctx.transport.close()
@@ -98,11 +97,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_signals(stop: Callable[[], None]) -> Callable[[], None]:
+class _Stop:
+    """The stop flag a signal sets.  The handler only assigns an attribute: it runs in the main thread between
+    two bytecodes, so taking a lock there (``threading.Event.set``) deadlocks when the loop holds the same lock
+    inside ``Event.wait`` (CPython issue 126434; a worker once ignored SIGTERM for 30 s that way)."""
+
+    __slots__ = ("requested",)
+
+    #: the longest a pause sleeps before it looks at the flag again
+    SLICE = 0.1
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` or until a stop is requested, whichever comes first (within ``SLICE``)."""
+        end = time.monotonic() + seconds
+        while not self.requested:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, self.SLICE))
+
+
+def _on_signals(stop: _Stop) -> Callable[[], None]:
     """Make SIGTERM and SIGINT set the stop flag; returns a function restoring the previous handlers."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop()
+        stop.requested = True
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
 
