@@ -93,10 +93,6 @@ class EngineFabric:
     def _seconds(self, event: DomainEvent) -> float:
         return (event.at - self.scenario.calendar.start).total_seconds()
 
-    def _now_seconds(self) -> float:
-        """When an event being published happened (it is published in the engine call that made it)."""
-        return self.env.now
-
     def _slot(self, document_id: str, recipient: str) -> Pending:
         found = self._pending.get((document_id, recipient))
         if found is None:
@@ -107,20 +103,20 @@ class EngineFabric:
         for event in events:
             if isinstance(event, DocumentSent):
                 slot = self._slot(event.document_id, event.recipient)
-                slot.sent_at = slot.sent_at if slot.sent_at is not None else self._now_seconds()
+                slot.sent_at = slot.sent_at if slot.sent_at is not None else self.env.now
             elif isinstance(event, DocumentArrived):
                 slot = self._slot(event.document_id, event.node)
                 if slot.arrived_at is None and event.business == 0:
-                    slot.arrived_at = self._now_seconds()
+                    slot.arrived_at = self.env.now
                     self.on_arrival(event.node, event.document_id)
             elif isinstance(event, StateChanged):
                 if not event.changed:
                     continue
                 if event.lifecycle == INBOUND.name:
                     if event.new == InboundState.COMPLETED.value:
-                        self._slot(event.document_id, event.node).completed_at = self._now_seconds()
+                        self._slot(event.document_id, event.node).completed_at = self.env.now
                     elif event.new == InboundState.REJECTED.value:
-                        self._slot(event.document_id, event.node).rejected_at = self._now_seconds()
+                        self._slot(event.document_id, event.node).rejected_at = self.env.now
                 elif event.lifecycle == DELIVERY.name and event.new in _FINAL:
                     self._finish(event.document_id, event.party_id, event.new)
             elif isinstance(event, SendFailed):

@@ -118,11 +118,11 @@ class Tally:
         if finished is not None:
             self._slowest.append((-(finished - record.sent_at), record.document_id, record.recipient, record))
             if len(self._slowest) > 8 * SLOWEST:
-                self._slowest = sorted(self._slowest)[:SLOWEST]
+                self._slowest = sorted(self._slowest, key=_rank)[:SLOWEST]
 
     def slowest(self, count: int = SLOWEST) -> list[DeliveryRecord]:
         """The ``count`` deliveries that took longest to complete (or, not completed, to arrive), slowest first."""
-        return [item[3] for item in sorted(self._slowest)[:count]]
+        return [item[3] for item in sorted(self._slowest, key=_rank)[:count]]
 
     def _deadline(self, record: DeliveryRecord, figures: NodeFigures) -> None:
         allowed = self.scenario.deadline(record.document_type)
@@ -139,6 +139,11 @@ class Tally:
             self.breaches[tier] += 1
             figures.breaches += 1
             figures.late_micros += round(late * 1_000_000)
+
+
+def _rank(item: tuple[float, str, str, DeliveryRecord]) -> tuple[float, str, str]:
+    """Slowest first, then by document and recipient (records themselves are never compared)."""
+    return item[0], item[1], item[2]
 
 
 def _values(by_path: dict[str, array[float]], path: str) -> array[float]:

@@ -84,12 +84,9 @@ class ModelFabric:
                 self.outcome.messages_sent += 1
                 # as the engine's transport: a sender that is down sends nothing (no loss is drawn), then the
                 # link may lose the message, then a recipient that is down refuses it
-                lost = not link.is_down(here, env.now) and link.lost(key, here, there, env.now)
-                if (
-                    link.is_down(here, env.now)
-                    or link.is_down(there, env.now)
-                    or (lost and self.scenario.faults.loss_mode == "retry")
-                ):
+                sender_down = link.is_down(here, env.now)
+                lost = not sender_down and link.lost(key, here, there, env.now)
+                if sender_down or link.is_down(there, env.now) or (lost and self.scenario.faults.loss_mode == "retry"):
                     self.outcome.send_failures += 1
                     self.outcome.messages_sent -= 1
                     self.outcome.lost_messages += lost
