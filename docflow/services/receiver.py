@@ -62,8 +62,12 @@ class Intake:
     conflicts: int = 0
 
     def add(self, other: Intake) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.received += other.received
+        self.duplicates += other.duplicates
+        self.forwarded += other.forwarded
+        self.applied += other.applied
+        self.quarantined += other.quarantined
+        self.conflicts += other.conflicts
 
 
 def apply_safely(work: Work, node: str, claimed: list[TransportDelivery]) -> Intake:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from docflow.errors import StoreError
 from docflow.store.repos.amendments import AmendmentRepo
+from docflow.store.repos.base import sqlite_driver
 from docflow.store.repos.deliveries import DeliveryRepo, InboundRepo
 from docflow.store.repos.documents import DocumentRepo
 from docflow.store.repos.events import EventRepo
@@ -51,15 +52,16 @@ class Repository:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.documents = DocumentRepo(conn)
-        self.deliveries = DeliveryRepo(conn)
-        self.inbound = InboundRepo(conn)
-        self.amendments = AmendmentRepo(conn)
-        self.outbox = OutboxRepo(conn)
-        self.inbox = InboxRepo(conn)
-        self.events = EventRepo(conn)
-        self.quarantine = QuarantineRepo(conn)
-        self.organisations = OrganisationRepo(conn)
+        driver = sqlite_driver(conn) if conn.dialect.name == "sqlite" else None
+        self.documents = DocumentRepo(conn, driver)
+        self.deliveries = DeliveryRepo(conn, driver)
+        self.inbound = InboundRepo(conn, driver)
+        self.amendments = AmendmentRepo(conn, driver)
+        self.outbox = OutboxRepo(conn, driver)
+        self.inbox = InboxRepo(conn, driver)
+        self.events = EventRepo(conn, driver)
+        self.quarantine = QuarantineRepo(conn, driver)
+        self.organisations = OrganisationRepo(conn, driver)
 
     @contextmanager
     def savepoint(self) -> Iterator[Repository]:

@@ -230,7 +230,22 @@ def text_child(parent: etree._Element, tag: str, value: str = "") -> etree._Elem
 
 
 def write_organization(parent: etree._Element, name: str, org: Organization) -> None:
-    """``From`` / ``To`` with all eight children."""
+    """``From`` / ``To`` with all eight children (an agency's block is built once, then copied: C, not Python)."""
+    try:
+        block = _organization(name, org)
+    except ValidationError:  # written in place instead, so that the error names the element where it sits
+        _write_organization(parent, name, org)
+        raise
+    parent.append(copy.deepcopy(block))
+
+
+@functools.lru_cache(maxsize=4096)
+def _organization(name: str, org: Organization) -> etree._Element:
+    # Built under a parent in the edXML namespace, so that its copies declare no namespace of their own.
+    return _write_organization(etree.Element(_P + "MessageHeader", nsmap={None: NS}), name, org)
+
+
+def _write_organization(parent: etree._Element, name: str, org: Organization) -> etree._Element:
     el = _Sub(parent, _P + name)
     add(el, "OrganId", str(org.organ_id))
     add(el, "OrganizationInCharge", org.organization_in_charge)
@@ -240,6 +255,7 @@ def write_organization(parent: etree._Element, name: str, org: Organization) -> 
     add(el, "Telephone", org.telephone)
     add(el, "Fax", org.fax)
     add(el, "Website", org.website)
+    return el
 
 
 def write_staff(parent: etree._Element, staff: StaffInfo) -> None:

@@ -145,3 +145,20 @@ def test_many_recipients_keep_their_order():
     recipients = tuple(Organization(OrganId("H", 53, 0, 20 + i, 0), f"Xã {i}") for i in range(50))
     env = example_envelope(recipients=recipients, due_date=date(2021, 1, 2))
     assert read_envelope(write_envelope(env)).recipients == recipients
+
+
+def test_an_xml_illegal_character_in_an_agency_names_its_element_even_in_a_repeated_block():
+    good = example_envelope()
+    bad = replace(good.recipients[1], organ_name="UBND\x07")
+    with pytest.raises(ValidationError) as info:
+        write_envelope(replace(good, recipients=(good.recipients[0], bad)))
+    [v] = info.value.violations
+    assert (v.rule, v.path) == ("xml-char", "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[2]/OrganName")
+
+
+def test_agency_blocks_written_from_the_cache_read_back_the_same_and_are_not_shared_between_envelopes():
+    env = example_envelope()
+    first, second = write_envelope(env), write_envelope(env)
+    assert first == second and read_envelope(first) == read_envelope(second)
+    assert first.count(b"xmlns") == 1  # the root's declaration only: a copied block declares none of its own
+    assert read_envelope(first).recipients == env.recipients

@@ -24,22 +24,24 @@ from docflow.store.repos.prepared import Prepared
 class TableRepo:
     """Statements of one table on one connection (no state kept between calls)."""
 
-    __slots__ = ("conn", "dialect")
+    __slots__ = ("conn", "dialect", "driver")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, driver: Any = None) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        # SQLite's own connection, for prepared statements (looked up once per unit of work, not per statement)
+        self.driver = driver if driver is not None or self.dialect != "sqlite" else sqlite_driver(conn)
 
     def run(self, stmt: Any, params: Any = None, *, what: str) -> Any:
         if isinstance(stmt, Prepared):
-            if self.dialect == "sqlite":
+            if self.driver is not None:
                 if not params:  # no parameters, or an empty list: one execution, as SQLAlchemy does
                     params = None
                 first = params if params is None or isinstance(params, dict) else params[0]
                 form = stmt.form(self.conn.dialect, tuple(first) if first else ())
                 if form is not None:
                     try:
-                        return form.execute(self.conn.connection.driver_connection, params)
+                        return form.execute(self.driver, params)
                     except sqlite3.IntegrityError as exc:
                         if is_unique_violation(exc):
                             raise DuplicateError(f"{what}: already stored ({exc})") from exc
@@ -55,6 +57,11 @@ class TableRepo:
             raise StoreError(f"{what}: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"{what}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
+
+
+def sqlite_driver(conn: Connection) -> Any:
+    """The SQLite driver's connection under ``conn`` (an open SQLAlchemy connection)."""
+    return conn.connection.driver_connection
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from docflow.store.audit import GENESIS, canonical_json, detail_of, event_hash
-from docflow.store.audit_keys import default_keyring
+from docflow.store.audit_keys import Keyring, default_keyring
 from docflow.store.records import Event
 from docflow.store.repos.base import TableRepo, naive, safe_text
 from docflow.store.repos.prepared import Prepared
@@ -86,7 +86,10 @@ class EventRepo(TableRepo):
         return found
 
     def append(self, rows: Iterable[Event]) -> int:
-        """Append events to their nodes' chains (heads locked in node order) in a few statements; return how many."""
+        """Append events to their nodes' chains (heads locked in node order) in a few statements; return how many.
+
+        The heads this process last wrote are tried first, all in one statement (one node on PostgreSQL, where
+        each execution is a round trip); a head that moved meanwhile is locked and chained anew."""
         by_node: dict[str, list[Event]] = {}
         for record in rows:
             by_node.setdefault(record.node, []).append(record)
@@ -94,21 +97,34 @@ class EventRepo(TableRepo):
             return 0
         nodes = sorted(by_node)
         where = _where(self.conn.engine)
-        if len(nodes) == 1:
-            seen = _LAST_HEADS.get((where, nodes[0]))
-            if seen is not None:
-                batch, heads = _chain(nodes, by_node, {nodes[0]: seen})
-                ((node, seq, digest),) = heads
-                params = {"n": node, "s": seq, "h": digest, "old_s": seen[0], "old_h": seen[1]}
-                moved = self.run(_MOVE_SEEN_HEAD, params, what="move chain head")
-                if moved.rowcount == 1:  # the head was still the one seen, and is now locked by this transaction
-                    self.run(_ADD, batch, what="append events")
-                    _remember(where, heads)
-                    return len(batch)
-        batch, heads = _chain(nodes, by_node, self._lock_heads(nodes))
+        keyring = default_keyring()  # read once for the batch (it looks at the environment on each call)
+        chained: dict[str, tuple[list[dict[str, object]], tuple[int, str]]] = {}
+        locked: dict[str, tuple[int, str]] = {}
+        if len(nodes) == 1 or self.dialect == "sqlite":
+            seen = {n: head for n in nodes if (head := _LAST_HEADS.get((where, n))) is not None}
+            chained = {n: _chain(n, by_node[n], seen[n], keyring) for n in nodes if n in seen}
+            if chained:
+                params = [
+                    {"n": n, "s": head[0], "h": head[1], "old_s": seen[n][0], "old_h": seen[n][1]}
+                    for n, (_, head) in chained.items()
+                ]
+                moved = self.run(_MOVE_SEEN_HEAD, params[0] if len(params) == 1 else params, what="move chain heads")
+                if moved.rowcount != len(params):  # some head is not the one seen: keep those that moved
+                    locked = self._lock_heads(list(chained))
+                    chained = {n: done for n, done in chained.items() if locked.get(n) == done[1]}
+        rest = [n for n in nodes if n not in chained]
+        if rest:
+            missing = [n for n in rest if n not in locked]
+            if missing:
+                locked.update(self._lock_heads(missing))
+            moves = []
+            for node in rest:
+                chained[node] = done = _chain(node, by_node[node], locked[node], keyring)
+                moves.append({"n": node, "s": done[1][0], "h": done[1][1]})
+            self.run(_MOVE_HEAD, moves, what="move chain heads")
+        batch = [row for node in nodes for row in chained[node][0]]
         self.run(_ADD, batch, what="append events")
-        self.run(_MOVE_HEAD, [{"n": n, "s": seq, "h": h} for n, seq, h in heads], what="move chain heads")
-        _remember(where, heads)
+        _remember(where, [(node, *chained[node][1]) for node in nodes])
         return len(batch)
 
     def of_document(self, document_id: str, node: str | None = None) -> list[Event]:
@@ -126,38 +142,34 @@ class EventRepo(TableRepo):
 
 
 def _chain(
-    nodes: list[str], by_node: dict[str, list[Event]], heads: dict[str, tuple[int, str]]
-) -> tuple[list[dict[str, object]], list[tuple[str, int, str]]]:
-    """The event rows chained onto ``heads`` and the new ``(node, seq, hash)`` head of each node."""
+    node: str, records: list[Event], head: tuple[int, str], keyring: Keyring
+) -> tuple[list[dict[str, object]], tuple[int, str]]:
+    """``node``'s event rows chained onto its ``head``, and its new ``(seq, hash)`` head."""
     batch: list[dict[str, object]] = []
-    moves: list[tuple[str, int, str]] = []
-    keyring = default_keyring()  # read once for the batch (it looks at the environment on each call)
-    for node in nodes:
-        seq, prev = heads[node]
-        key = keyring.key(node)
-        for record in by_node[node]:
-            seq += 1
-            at = naive(record.at)
-            detail = canonical_json(dict(record.detail))
-            document_id, party = safe_text(record.document_id), safe_text(record.recipient)
-            digest = event_hash(prev, node, seq, at, record.kind, document_id, party, record.status, detail, key=key)
-            batch.append(
-                {
-                    "node": node,
-                    "seq": seq,
-                    "at": at,
-                    "kind": record.kind,
-                    "document_id": document_id,
-                    "recipient": party,
-                    "status": record.status,
-                    "detail": detail,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
-            )
-            prev = digest
-        moves.append((node, seq, prev))
-    return batch, moves
+    seq, prev = head
+    key = keyring.key(node)
+    for record in records:
+        seq += 1
+        at = naive(record.at)
+        detail = canonical_json(dict(record.detail))
+        document_id, party = safe_text(record.document_id), safe_text(record.recipient)
+        digest = event_hash(prev, node, seq, at, record.kind, document_id, party, record.status, detail, key=key)
+        batch.append(
+            {
+                "node": node,
+                "seq": seq,
+                "at": at,
+                "kind": record.kind,
+                "document_id": document_id,
+                "recipient": party,
+                "status": record.status,
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    return batch, (seq, prev)
 
 
 def _where(engine: Engine) -> str:

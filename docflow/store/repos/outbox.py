@@ -42,7 +42,8 @@ _LEASE = (
 )
 _BY_MESSAGE = outbox.c.message_id.in_(bindparam("mids", expanding=True))
 _DELETE_SENT = delete(outbox).where(_BY_MESSAGE, outbox.c.dead_at.is_(None))
-# One message (every hop of a document sent one at a time): no expanding IN to render again at each call.
+# One message (every hop of a document sent one at a time), or several on SQLite (one prepared statement run for
+# each: the driver's executemany, not an expanding IN that SQLAlchemy renders anew at each call).
 _DELETE_ONE_SENT = Prepared(delete(outbox).where(outbox.c.message_id == bindparam("mid"), outbox.c.dead_at.is_(None)))
 _MARK_SENT = update(outbox).where(_BY_MESSAGE, *_WAITING).values(sent_at=bindparam("now"))
 _RETRY = update(outbox).where(_BY_MESSAGE, *_WAITING).values(next_attempt_at=bindparam("at"), attempts=bindparam("n"))
@@ -124,6 +125,9 @@ class OutboxRepo(TableRepo):
             return int(self.run(_MARK_SENT, {"mids": list(message_ids), "now": now}, what="mark sent").rowcount)
         if len(message_ids) == 1:
             return int(self.run(_DELETE_ONE_SENT, {"mid": message_ids[0]}, what="drop sent").rowcount)
+        if self.dialect == "sqlite":  # the driver sums the rows each execution deleted
+            params = [{"mid": mid} for mid in message_ids]
+            return int(self.run(_DELETE_ONE_SENT, params, what="drop sent").rowcount)
         return int(self.run(_DELETE_SENT, {"mids": list(message_ids)}, what="drop sent").rowcount)
 
     def retry(self, message_ids: Sequence[str], at: datetime, *, attempts: int) -> int:
