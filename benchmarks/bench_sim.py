@@ -4,14 +4,14 @@ The scenario is one district (Mỹ Tho, ``000.00.50.H58``) and its 17 communes o
 up from the communes, directives down from the district, no faults, clerks completing every document within
 the two-day drain — 20 documents, 36 deliveries (seed 1).
 
-- ``sim_full_per_delivery``: ``simulate(..., fidelity="full")`` against the same engine work done without
-  the simulator: a fresh network built as ``docflow.sim.full.EngineFabric`` builds it (in-memory SQLite
-  store, an in-memory broker on the scenario's ``ManualClock``, the scenario's registry, policy and retry
-  settings), the same documents sent over the same sender → recipients pairs (the scenario's own traffic
-  schedule for the same seed), run until idle, every received document taken through accept, assign,
-  start and complete with the ``Node`` API, run until idle.  Both build their own network per call; the
-  setup checks that both send the same number of messages and complete every delivery.  Figures are per
-  delivery.
+- ``sim_full_per_delivery``: ``simulate(..., fidelity="full")`` against the same engine work done without the
+  simulator: a fresh network built as ``docflow.sim.full.EngineFabric`` builds it (a SQLite file store in a
+  temporary folder with fresh audit keys, ``Scratch``; an in-memory broker on the scenario's ``ManualClock``;
+  the scenario's registry, policy and retry settings), the same documents sent over the same sender → recipients
+  pairs (the scenario's own traffic schedule for the same seed), run until idle, every received document taken
+  through accept, assign, start and complete with the ``Node`` API, run until idle.  Both build their own
+  network per call; the setup checks that both send the same number of messages and complete every delivery.
+  Figures are per delivery.
 - ``sim_model_speedup``: ``fidelity="model"`` against ``fidelity="full"`` on the same scenario (about a
   second at full fidelity): the ratio is model / full, so 0.1 means model fidelity is ten times faster.
 - ``sim_national_cut``: a cut of ``examples/national_full_day.toml`` (every stream's rate divided by 3,000: the
@@ -33,6 +33,7 @@ from docflow.domain.clock import ManualClock
 from docflow.services import Settings
 from docflow.sim import Scenario, parse_scenario, simulate
 from docflow.sim.driver import load_registry
+from docflow.sim.full import Scratch
 from docflow.sim.traffic import Dispatch, schedule
 
 DISTRICT = "000.00.50.H58"
@@ -58,9 +59,17 @@ def scenario() -> Scenario:
 
 
 def run_engine(scene: Scenario, plan: list[Dispatch]) -> tuple[int, int]:
-    """The simulator's engine work without the simulator; returns (messages sent, clerk actions done)."""
+    """The simulator's engine work without the simulator; returns (messages sent, clerk actions done).
+
+    The store is the one the simulator makes when none is named (``Scratch``: a SQLite file in a temporary
+    folder, with fresh audit keys beside it), so the two differ by the simulator alone."""
+    with Scratch() as scratch:
+        return _run_engine(scene, plan, scratch.db)
+
+
+def _run_engine(scene: Scenario, plan: list[Dispatch], db: str) -> tuple[int, int]:
     net = build_network(
-        db="sqlite://",
+        db=db,
         transport="memory://",
         registry=load_registry(scene),
         policy=scene.policy,

@@ -58,14 +58,10 @@ class EngineFabric:
         self.on_arrival: Arrived = lambda node, document: None
         self.link = LinkModel.of(scenario, seed, "link")
         self.transport = SimTransport(self.link, self.clock.time)
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
-        self._keys_before: str | None = None
+        self._scratch: Scratch | None = None
         if db in ("", "sqlite://"):  # not kept: a file in a temporary folder, so memory stays flat
-            self._folder = tempfile.TemporaryDirectory(prefix="docflow-sim-")
-            db = f"sqlite:///{self._folder.name}/simulation.db"
-            # the audit keys of a throwaway store are thrown away with it (not one file per agency at home)
-            self._keys_before = os.environ.get(AUDIT_KEYS_VAR)
-            os.environ[AUDIT_KEYS_VAR] = f"{self._folder.name}/audit-keys"
+            self._scratch = Scratch()
+            db = self._scratch.db
         settings = Settings(
             retry_budget=scenario.network.retry_budget,
             retry_delay=scenario.network.retry_delay,
@@ -218,9 +214,30 @@ class EngineFabric:
     def close(self) -> None:
         self.net.ctx.store.close()
         self.transport.close()
-        if self._folder is not None:
-            if self._keys_before is None:
-                os.environ.pop(AUDIT_KEYS_VAR, None)
-            else:
-                os.environ[AUDIT_KEYS_VAR] = self._keys_before
-            self._folder.cleanup()
+        if self._scratch is not None:
+            self._scratch.close()
+
+
+class Scratch:
+    """A throwaway store: a SQLite file in a temporary folder, with the audit keys of its agencies beside it
+    (``$DOCFLOW_AUDIT_KEYS`` points there until ``close``; not one key file per agency left at home)."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="docflow-sim-")
+        self.db = f"sqlite:///{self._folder.name}/simulation.db"
+        self._keys_before = os.environ.get(AUDIT_KEYS_VAR)
+        os.environ[AUDIT_KEYS_VAR] = f"{self._folder.name}/audit-keys"
+
+    def close(self) -> None:
+        """Point the audit keys back where they were and remove the folder."""
+        if self._keys_before is None:
+            os.environ.pop(AUDIT_KEYS_VAR, None)
+        else:
+            os.environ[AUDIT_KEYS_VAR] = self._keys_before
+        self._folder.cleanup()
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
