@@ -5,6 +5,9 @@ A long-running process: for each of its agencies in turn it runs one unit of wor
 outbox rows, retries included) and logs one line per batch that moved something.  On SIGTERM or SIGINT it
 finishes the unit of work it is in and exits 0.  Several workers may share one store and transport (on
 PostgreSQL the outbox is claimed with SKIP LOCKED and the inbox makes a redelivery harmless).
+With ``--keys DIR`` (a key directory of ``docflow keys``) a document that reaches its final recipient here must
+carry a signature that verifies with its sender's certificate in DIR, else it is quarantined and its sender gets
+a 02 (rejected) status; ``--allow-unsigned`` lets unsigned documents through while signed ones are still checked.
 Thin: the work is in ``docflow.services`` (imported inside ``run``).  Must not import sqlalchemy or lxml.
 """
 
@@ -19,6 +22,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from docflow.domain.registry import Registry
+    from docflow.keys import KeyStore
+    from docflow.xml.signing import VerifyPolicy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", default="hierarchical", help="routing policy (hierarchical, direct, hub)")
     parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="pause when nothing moved")
     parser.add_argument("--max-passes", type=int, default=0, help="stop after this many passes (0: until SIGTERM)")
+    parser.add_argument(
+        "--keys",
+        metavar="DIR",
+        help="verify the signature of every document delivered here against its sender's certificate in DIR",
+    )
+    parser.add_argument(
+        "--allow-unsigned", action="store_true", help="with --keys: accept unsigned documents (signed ones must verify)"
+    )
 
 
 def agencies_of(registry: Registry, agencies: str | None, under: str | None) -> list[str]:
@@ -60,11 +73,15 @@ def run(args: argparse.Namespace) -> int:
 
     registry = load_registry(args.registry)
     nodes = agencies_of(registry, args.agencies, args.under)
-    network = build_network(db=args.db, transport=args.transport, registry=registry, policy=args.policy)
+    keys, verify = _trust(args.keys, args.allow_unsigned)
+    network = build_network(
+        db=args.db, transport=args.transport, registry=registry, policy=args.policy, keys=keys, verify=verify
+    )
     ctx = network.ctx
     stopping = _Stop()
     restore = _on_signals(stopping)
-    print(f"docflow worker: serving {len(nodes)} agencies over {args.transport}", flush=True)
+    checks = "" if keys is None else f", signatures checked against {keys.directory}"
+    print(f"docflow worker: serving {len(nodes)} agencies over {args.transport}{checks}", flush=True)
     passes = 0
     try:
         while not stopping.requested:
@@ -95,6 +112,23 @@ def run(args: argparse.Namespace) -> int:
         ctx.store.close()
     print(f"docflow worker: stopped after {passes} passes", flush=True)
     return 0
+
+
+def _trust(directory: str | None, allow_unsigned: bool) -> tuple[KeyStore | None, VerifyPolicy | None]:
+    """The key store and the policy ``--keys`` and ``--allow-unsigned`` ask for; ``ConfigError`` for a key
+    directory that is not there (a typo would otherwise refuse every document as signed by nobody known)."""
+    from docflow.errors import ConfigError
+    from docflow.keys import KeyStore
+    from docflow.xml.signing import VerifyPolicy
+
+    if directory is None:
+        if allow_unsigned:
+            raise ConfigError("--allow-unsigned needs --keys DIR (without keys no signature is checked)")
+        return None, None
+    store = KeyStore(directory)
+    if not store.directory.is_dir():
+        raise ConfigError(f"key directory {directory} does not exist (make one with docflow keys)")
+    return store, VerifyPolicy(require_signature=not allow_unsigned)
 
 
 class _Stop:
