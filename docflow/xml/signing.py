@@ -121,6 +121,9 @@ class VerifiedMessage:
     coverage: Coverage
     signed_data: bytes
     trace: tuple[TraceHeader, ...] = field(default=())  # unsigned: appended by forwarding nodes
+    #: ``signed_data`` as signxml parsed it after checking its digest (it returns the signed content so, and only
+    #: so); ``message`` reads it rather than parsing the same bytes once more
+    signed_tree: etree._Element | None = field(default=None, compare=False, repr=False)
 
     @property
     def legacy(self) -> bool:
@@ -129,7 +132,9 @@ class VerifiedMessage:
 
     def message(self) -> Envelope | StatusMessage:
         """The message read from the signed bytes, with the (unsigned) trace entries put back."""
-        root = parse_xml(self.signed_data, source="signed content")
+        root = self.signed_tree
+        if root is None:
+            root = parse_xml(self.signed_data, source="signed content")
         if message_kind(root) == "status":
             return replace(status_from_tree(root), trace=self.trace)
         return replace(envelope_from_tree(root), trace=self.trace)
@@ -332,7 +337,7 @@ def _verify_owned(
         raise WrappedSignatureError(
             "the signed content is not the message read: signature wrapping refused", file=source, rule="signed-content"
         )
-    return VerifiedMessage(signer, info.algorithm, coverage, result.signed_data, trace)
+    return VerifiedMessage(signer, info.algorithm, coverage, result.signed_data, trace, signed)
 
 
 _KEEP = "keep"

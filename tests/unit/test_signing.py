@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 
@@ -69,6 +70,15 @@ def test_round_trip_signs_with_rsa_sha256_in_the_header_and_reads_back_what_was_
         False,
     )
     assert verified.message() == example_envelope()
+
+
+def test_the_message_is_read_from_signxml_s_tree_of_the_signed_bytes_as_it_would_be_from_the_bytes(keys, signed):
+    verified = verify_message(signed, keys.certificate)
+    assert verified is not None and verified.signed_tree is not None
+    assert etree.tostring(verified.signed_tree, method="c14n") == verified.signed_data
+    from_bytes = dataclasses.replace(verified, signed_tree=None)  # what a VerifiedMessage made elsewhere does
+    assert from_bytes.message() == verified.message() == example_envelope()
+    assert from_bytes == verified  # the tree is a reading aid, not part of the verdict
 
 
 def test_a_status_message_is_signed_and_verified_the_same_way(keys):
