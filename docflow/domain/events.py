@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, ClassVar
 
 #: What caused a lifecycle move (``StateChanged.by``, ``MoveRefused.by``).
@@ -349,17 +350,24 @@ _BASE = frozenset({"node", "at", "document_id"})
 
 def record(event: DomainEvent) -> tuple[str, str, str, dict[str, Any]]:
     """``(kind, party column, status column, detail)`` of the audit row for ``event``."""
-    detail: dict[str, Any] = {}
-    status = ""
-    for f in dataclasses.fields(event):
-        if f.name in _BASE or f.name == event.PARTY:
-            continue
-        value = getattr(event, f.name)
-        if f.name == "status":
-            status = value
-        else:
-            detail[f.name] = value
-    return event.kind, event.party, status, detail
+    names, values, has_status = _shape(type(event))
+    detail = dict(zip(names, values(event), strict=True)) if names else {}
+    return event.kind, event.party, event.status if has_status else "", detail  # type: ignore[attr-defined]
+
+
+#: event class -> (its detail fields, a getter of all of them at once, whether it has a status column)
+_SHAPES: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], bool]] = {}
+
+
+def _shape(cls: type[DomainEvent]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], bool]:
+    found = _SHAPES.get(cls)
+    if found is None:
+        own = [f.name for f in dataclasses.fields(cls) if f.name not in _BASE and f.name != cls.PARTY]
+        names = tuple(name for name in own if name != "status")
+        getter = attrgetter(*names) if names else None
+        values = (lambda event: (getter(event),)) if len(names) == 1 else getter
+        found = _SHAPES[cls] = (names, values, "status" in own)  # type: ignore[assignment]
+    return found
 
 
 def from_record(

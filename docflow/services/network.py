@@ -13,7 +13,7 @@ Must not import a concrete transport, lxml or sqlalchemy.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from docflow.services.receiver import Intake
 from docflow.services.relay import Failure, Push, dispatch, purge, relay, revive, settle
 from docflow.services.work import Work, lease, unit
 from docflow.store import Amendment, Delivery, Inbound, OutboxMessage, QuarantineEntry, Store
+from docflow.store.records import evolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ class Network:
         ctx = self.ctx
         activity = Activity(rounds=1)
         for node, queued in _by_node(ctx.handoff.take()).items():  # not claimed in the store: count the attempt
-            self._dispatch(node, [replace(row, attempts=row.attempts + 1) for row in queued], activity)
+            self._dispatch(node, [evolve(row, attempts=row.attempts + 1) for row in queued], activity)
         if self._outbox:
             claimed_rows: dict[str, list[OutboxMessage]] = {}
             with unit(ctx) as work:
@@ -305,7 +306,7 @@ def serve_once(ctx: Context, node: str) -> Activity:
     store): send what its operations queued, apply what its queue holds and send what that produced, then
     relay its outbox."""
     activity = Activity(rounds=1)
-    queued = [replace(row, attempts=row.attempts + 1) for row in ctx.handoff.take() if row.node == node]
+    queued = [evolve(row, attempts=row.attempts + 1) for row in ctx.handoff.take() if row.node == node]
     try:
         intake, rows = drain(ctx, claim(ctx, [node]))
     except TransportUnavailableError:

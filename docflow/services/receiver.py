@@ -102,21 +102,23 @@ def apply_batch(work: Work, node: str, claimed: list[TransportDelivery]) -> Inta
     """Apply claimed transport deliveries for ``node`` inside the caller's unit of work (no ack here)."""
     intake = Intake()
     here = work.at(node)
-    routed: list[tuple[Message, Routing]] = []
+    routed: list[tuple[Message, Routing, str]] = []  # with the idempotency key, worked out once
     for delivery in claimed:
         intake.received += 1
         message = delivery.message
         try:
-            routed.append((message, Routing.from_headers(message.kind, message.headers)))
+            routing = Routing.from_headers(message.kind, message.headers)
         except TransportError as exc:
             here.quarantine(str(exc), message.body, source=message.sender)
             intake.quarantined += 1
-    fresh = work.repo.inbox.remember(node, [routing.key for _, routing in routed], now=work.now)
-    for message, routing in routed:
-        if routing.key not in fresh:
+        else:
+            routed.append((message, routing, routing.key))
+    fresh = work.repo.inbox.remember(node, [key for _, _, key in routed], now=work.now)
+    for message, routing, key in routed:
+        if key not in fresh:
             intake.duplicates += 1
             continue
-        fresh.discard(routing.key)  # a second copy in the same batch is a duplicate too
+        fresh.discard(key)  # a second copy in the same batch is a duplicate too
         _take(here, message, routing, intake)
     return intake
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -29,6 +28,7 @@ from docflow.domain.lifecycle import AMENDMENT, DELIVERY, INBOUND, Lifecycle
 from docflow.errors import IllegalTransitionError, Violation
 from docflow.services.context import Context
 from docflow.store import Amendment, Delivery, Event, Inbound, OutboxMessage, QuarantineEntry, Repository
+from docflow.store.records import evolve
 
 Row = Delivery | Inbound | Amendment
 
@@ -91,7 +91,7 @@ class Work:
         rows = self._outbox
         if leased and rows:
             until = self.now + lease(self.ctx)
-            rows = [replace(row, attempts=1, next_attempt_at=until) for row in rows]
+            rows = [evolve(row, attempts=1, next_attempt_at=until) for row in rows]
         self.repo.outbox.enqueue(rows)
         self.repo.events.append(_audit_row(event) for event in self.events)
         self.written.extend(rows)

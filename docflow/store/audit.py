@@ -87,10 +87,15 @@ def _json_default(value: object) -> Any:
     raise TypeError(f"event detail value of type {type(value).__name__} is not JSON")
 
 
+# Built once: ``json.dumps`` with options builds an encoder on every call (a fifth of a hop's JSON time).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: object) -> str:
     """Deterministic JSON text: sorted keys, no spaces, UTF-8 kept (datetimes as ISO 8601)."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        return _CANONICAL.encode(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"event detail cannot be stored: {exc}") from exc
 
@@ -102,11 +107,7 @@ def timestamp_text(at: datetime) -> str:
 def _payload(
     node: str, seq: int, at: datetime, kind: str, document_id: str, recipient: str, status: str, detail_text: str
 ) -> str:
-    return json.dumps(
-        [node, seq, timestamp_text(at), kind, document_id, recipient, status, detail_text],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    return _COMPACT.encode([node, seq, timestamp_text(at), kind, document_id, recipient, status, detail_text])
 
 
 def node_key(node: str, keyring: Keyring | None = None) -> bytes:

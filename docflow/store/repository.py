@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from docflow.errors import StoreError
 from docflow.store.repos.amendments import AmendmentRepo
-from docflow.store.repos.base import sqlite_driver
+from docflow.store.repos.base import TableRepo, sqlite_driver
 from docflow.store.repos.deliveries import DeliveryRepo, InboundRepo
 from docflow.store.repos.documents import DocumentRepo
 from docflow.store.repos.events import EventRepo
@@ -34,34 +34,44 @@ from docflow.store.tables import ALL_TABLES
 _TABLES = {table.name: table for table in ALL_TABLES}
 
 
-class Repository:
-    """Every table's repository on one connection."""
+#: attribute -> the repository of that table (made on first use in a unit of work: a hop uses three or four)
+_REPOS: dict[str, type[TableRepo]] = {
+    "documents": DocumentRepo,
+    "deliveries": DeliveryRepo,
+    "inbound": InboundRepo,
+    "amendments": AmendmentRepo,
+    "outbox": OutboxRepo,
+    "inbox": InboxRepo,
+    "events": EventRepo,
+    "quarantine": QuarantineRepo,
+    "organisations": OrganisationRepo,
+}
 
-    __slots__ = (
-        "amendments",
-        "conn",
-        "deliveries",
-        "documents",
-        "events",
-        "inbound",
-        "inbox",
-        "organisations",
-        "outbox",
-        "quarantine",
-    )
+
+class Repository:
+    """Every table's repository on one connection (each made when first used, then kept)."""
+
+    documents: DocumentRepo
+    deliveries: DeliveryRepo
+    inbound: InboundRepo
+    amendments: AmendmentRepo
+    outbox: OutboxRepo
+    inbox: InboxRepo
+    events: EventRepo
+    quarantine: QuarantineRepo
+    organisations: OrganisationRepo
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        driver = sqlite_driver(conn) if conn.dialect.name == "sqlite" else None
-        self.documents = DocumentRepo(conn, driver)
-        self.deliveries = DeliveryRepo(conn, driver)
-        self.inbound = InboundRepo(conn, driver)
-        self.amendments = AmendmentRepo(conn, driver)
-        self.outbox = OutboxRepo(conn, driver)
-        self.inbox = InboxRepo(conn, driver)
-        self.events = EventRepo(conn, driver)
-        self.quarantine = QuarantineRepo(conn, driver)
-        self.organisations = OrganisationRepo(conn, driver)
+        self._driver = sqlite_driver(conn) if conn.dialect.name == "sqlite" else None
+
+    def __getattr__(self, name: str) -> TableRepo:
+        kind = _REPOS.get(name)
+        if kind is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        made = kind(self.conn, self._driver)
+        setattr(self, name, made)  # found directly from now on: __getattr__ runs once per table
+        return made
 
     @contextmanager
     def savepoint(self) -> Iterator[Repository]:

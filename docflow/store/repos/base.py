@@ -4,13 +4,12 @@ Driver errors become ``StoreError`` (``DuplicateError`` for a unique key) at thi
 statement runs on the SQLite driver's own connection when it has a driver form (``prepared.py``), else through
 SQLAlchemy like any other statement.  Text that
 PostgreSQL cannot store (NUL characters) is made visible instead of failing the unit of work (``safe_text``).
-Imports SQLAlchemy Core and ``docflow.errors`` only.
+Imports SQLAlchemy Core, ``docflow.errors`` and this package's records only.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from docflow.errors import DuplicateError, StoreError
+from docflow.store.records import record_values
 from docflow.store.repos.prepared import Prepared
 
 
@@ -82,7 +82,7 @@ def safe_text(text: str) -> str:
 
 def as_row(record: Any) -> dict[str, Any]:
     """A record's fields as a parameter dict (``id`` left out when unset)."""
-    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    row = record_values(record)
     if row.get("id", 0) is None:
         del row["id"]
     return row

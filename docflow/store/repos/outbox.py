@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
-from docflow.store.records import OutboxMessage
+from docflow.store.records import OutboxMessage, evolve
 from docflow.store.repos.base import TableRepo, as_row
 from docflow.store.repos.prepared import Prepared
 from docflow.store.tables import documents, outbox
@@ -34,6 +33,8 @@ _CLAIM_SELECT = (
 # SQLite has no row locks (its write lock serialises relays); PostgreSQL skips rows another relay is claiming.
 _CLAIM = {"sqlite": Prepared(_CLAIM_SELECT), "postgresql": Prepared(_CLAIM_SELECT.with_for_update(skip_locked=True))}
 # The bytes of the stored documents some rows carry: read once per document, shared by its rows.
+#: The transport headers as stored (sorted keys, UTF-8 kept), built once rather than per ``json.dumps``.
+_HEADERS = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _BODIES = select(documents.c.id, documents.c.envelope).where(documents.c.id.in_(bindparam("ids", expanding=True)))
 _LEASE = (
     update(outbox)
@@ -96,7 +97,7 @@ class OutboxRepo(TableRepo):
         batch = []
         for record in rows:
             row = as_row(record)
-            row["headers"] = json.dumps(dict(record.headers), ensure_ascii=False, sort_keys=True)
+            row["headers"] = _HEADERS.encode(dict(record.headers))
             if record.document_row is not None:
                 row["body"] = None  # the bytes are the stored document's
             batch.append(row)
@@ -158,7 +159,7 @@ class OutboxRepo(TableRepo):
             return rows
         bodies = {i: bytes(envelope) for i, envelope in self.run(_BODIES, {"ids": wanted}, what="document bodies")}
         return [
-            replace(row, body=bodies.get(row.document_row, b""))
+            evolve(row, body=bodies.get(row.document_row, b""))
             if row.document_row is not None and not row.body
             else row
             for row in rows
@@ -199,4 +200,4 @@ class OutboxRepo(TableRepo):
 
 
 def _leased(row: OutboxMessage, until: datetime) -> OutboxMessage:
-    return replace(row, attempts=row.attempts + 1, next_attempt_at=until)
+    return evolve(row, attempts=row.attempts + 1, next_attempt_at=until)

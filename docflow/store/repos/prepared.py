@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -60,7 +61,7 @@ class Prepared:
 class _Form:
     """What SQLAlchemy would send to the driver for one set of parameter names, and how to read the rows."""
 
-    __slots__ = ("_binds", "_columns", "_row", "sql")
+    __slots__ = ("_binds", "_columns", "_fixed_at", "_get", "_one", "_process_at", "_row", "_width", "sql")
 
     def __init__(
         self,
@@ -72,12 +73,32 @@ class _Form:
         self._binds = tuple(binds)  # (name, fixed value or _MISSING, bind processor) in positional order
         self._columns = tuple(columns) if columns is not None else None
         self._row = None if columns is None else _row_class([n for n, _ in columns])
+        # The parameters are picked by one C call (itemgetter); only fixed values and bind processors (DateTime
+        # to text, say) are then placed by position.
+        names = tuple(name for name, fixed, _ in self._binds if fixed is _MISSING)
+        self._get = itemgetter(*names) if names else None
+        self._one = len(names) == 1  # itemgetter of one name gives the value, not a tuple
+        self._width = len(self._binds)
+        self._fixed_at = {i: fixed for i, (_, fixed, _) in enumerate(self._binds) if fixed is not _MISSING}
+        self._process_at = tuple((i, process) for i, (_, _, process) in enumerate(self._binds) if process is not None)
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, fixed, process in self._binds:
-            value = params[name] if fixed is _MISSING else fixed
-            out.append(value if process is None or value is None else process(value))
+        get = self._get
+        named = () if get is None else (get(params),) if self._one else get(params)
+        if not self._fixed_at:
+            if not self._process_at:
+                return named
+            out = list(named)
+        else:
+            out = [None] * self._width
+            it = iter(named)
+            fixed = self._fixed_at
+            for i in range(self._width):
+                out[i] = fixed[i] if i in fixed else next(it)
+        for i, process in self._process_at:
+            value = out[i]
+            if value is not None:
+                out[i] = process(value)
         return tuple(out)
 
     def execute(self, driver: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> DriverResult:
