@@ -34,6 +34,10 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _MAX_PROLOG_ITEMS = 256  # comments and PIs before the root: real messages have a handful
 _BLANKS = re.compile(rb"[ \t\r\n]*")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
+#: The declaration lxml writes (what docflow and most producers send): after it, a "<" that opens neither a DTD,
+#: a comment nor a PI is the root, and nothing else in the prolog needs looking at.
+_LXML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n<"
+_ROOT_AFTER = len(_LXML_DECLARATION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,8 @@ def _check_bytes(data: bytes, limits: ParserLimits, source: str | None) -> None:
         raise _refuse(f"input is {len(data)} bytes, over the limit of {limits.max_bytes}", "max-bytes", source, 1)
     if data.startswith(_WIDE_BOMS) or b"\x00" in data[:4]:
         raise _refuse("input is UTF-16 or UTF-32: only UTF-8 is accepted", "utf-8", source, 1)
+    if data.startswith(_LXML_DECLARATION) and data[_ROOT_AFTER : _ROOT_AFTER + 1] not in (b"!", b"?", b""):
+        return
     end, declaration = _skip_prolog(data, source)
     if end == len(data):
         raise MalformedXMLError("input is empty: no root element", file=source, line=1, rule="well-formed")

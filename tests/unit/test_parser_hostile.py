@@ -559,3 +559,27 @@ def test_a_prolog_of_many_comments_is_refused_cheaply() -> None:
 @pytest.mark.parametrize("data", [b"<?xml version='1.0'" + b" " * 1000, b"<!-- never closed <a/>", b"<?pi <a/>"])
 def test_unterminated_prolog_items(data: bytes) -> None:
     refused(data, "well-formed")
+
+
+LXML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+
+
+@pytest.mark.parametrize(
+    ("after", "rule"),
+    [
+        (b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>', "no-dtd"),
+        (b"<!-- c --><!DOCTYPE r><r/>", "no-dtd"),
+        (b'<?pi x?><!DOCTYPE r SYSTEM "http://127.0.0.1:1/x.dtd"><r/>', "no-dtd"),
+    ],
+)
+def test_the_declaration_lxml_writes_does_not_let_a_dtd_behind_it_through(after: bytes, rule: str) -> None:
+    with pytest.raises(UnsafeXMLError) as caught:
+        parse_xml(LXML_DECLARATION + after)
+    assert caught.value.rule == rule
+
+
+def test_the_declaration_lxml_writes_followed_by_the_root_parses_or_says_what_is_malformed() -> None:
+    assert parse_xml(LXML_DECLARATION + b"<r>ok</r>").text == "ok"
+    for bad in (b"", b"< r/>", b"text<r/>"):
+        with pytest.raises(MalformedXMLError):
+            parse_xml(LXML_DECLARATION + bad)
