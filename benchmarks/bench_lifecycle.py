@@ -73,9 +73,7 @@ def lifecycle_fire() -> Case:
 def lifecycle_fire_vs_dict() -> Case:
     """DELIVERY.fire x8 vs a precomputed (state, event) -> dest dict: the price of the transitions machine."""
     table = {(m.source, m.event, m.guard): m.dest for m in DELIVERY.transitions()}
-    steps = [
-        (state, event, "budget left" if event == "fail" else "", context) for state, event, context in MIX
-    ]
+    steps = [(state, event, "budget left" if event == "fail" else "", context) for state, event, context in MIX]
 
     def floor() -> list[DeliveryState]:
         return [table[state, event, guard] for state, event, guard, _context in steps]

@@ -364,9 +364,13 @@ def _shape(cls: type[DomainEvent]) -> tuple[tuple[str, ...], Callable[[Any], tup
     if found is None:
         own = [f.name for f in dataclasses.fields(cls) if f.name not in _BASE and f.name != cls.PARTY]
         names = tuple(name for name in own if name != "status")
-        getter = attrgetter(*names) if names else None
-        values = (lambda event: (getter(event),)) if len(names) == 1 else getter
-        found = _SHAPES[cls] = (names, values, "status" in own)  # type: ignore[assignment]
+        values: Callable[[Any], tuple[Any, ...]]
+        if len(names) > 1:
+            values = attrgetter(*names)
+        else:  # attrgetter of one name gives the value itself, of none is not allowed
+            one = attrgetter(*names) if names else None
+            values = (lambda event: (one(event),)) if one is not None else (lambda event: ())
+        found = _SHAPES[cls] = (names, values, "status" in own)
     return found
 
 

@@ -21,8 +21,29 @@ RED, BLUE, GREY, GREEN = "#c0392b", "#2c7fb8", "#bdbdbd", "#41ab5d"
 #: round latency ticks (seconds) and their labels
 LATENCY_TICKS = (1, 10, 60, 600, 3600, 4 * 3600, 86400, 7 * 86400, 28 * 86400)
 #: finer round ticks for a narrow range (less than two decades)
-FINE_TICKS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 86400,
-              2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+FINE_TICKS = (
+    1,
+    2,
+    5,
+    10,
+    20,
+    30,
+    60,
+    120,
+    300,
+    600,
+    1200,
+    1800,
+    3600,
+    2 * 3600,
+    4 * 3600,
+    8 * 3600,
+    86400,
+    2 * 86400,
+    7 * 86400,
+    14 * 86400,
+    28 * 86400,
+)
 CONFIG = {
     "font": "system-ui, sans-serif",
     "axis": {"labelFontSize": 11, "titleFontSize": 12, "titlePadding": 10, "labelOverlap": True},
@@ -56,8 +77,15 @@ def latency(report: dict[str, Any], kind: str) -> dict[str, Any] | None:
             start = edges[index - 1] if index else 0.5
             end = edges[index] if index < len(edges) else edges[-1] * 1.78
             low, high = min(low, start), max(high, end)
-            rows.append({"panel": panel, "start": start, "end": end, "count": count,
-                         "range": f"{human_duration(start)} – {human_duration(end)}"})
+            rows.append(
+                {
+                    "panel": panel,
+                    "start": start,
+                    "end": end,
+                    "count": count,
+                    "range": f"{human_duration(start)} – {human_duration(end)}",
+                }
+            )
     if not rows:
         return None
     choice = FINE_TICKS if high / low < 100 else LATENCY_TICKS
@@ -68,22 +96,43 @@ def latency(report: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return _spec(
         {
             "data": {"values": rows},
-            "facet": {"row": {"field": "panel", "type": "nominal", "sort": order, "title": None,
-                              "header": {"labelOrient": "top", "labelPadding": 2}}},
+            "facet": {
+                "row": {
+                    "field": "panel",
+                    "type": "nominal",
+                    "sort": order,
+                    "title": None,
+                    "header": {"labelOrient": "top", "labelPadding": 2},
+                }
+            },
             "spec": {
                 "width": WIDTH - 80,
                 "height": 70,
                 "mark": {"type": "rect", "color": BLUE, "tooltip": True},
                 "encoding": {
-                    "x": {"field": "start", "type": "quantitative",
-                          "scale": {"type": "log", "domain": domain, "nice": False},
-                          "axis": {"values": list(ticks), "labelExpr": _label_expr(ticks), "grid": True,
-                                   "title": f"{kind} latency, {what} (log scale)"}},
+                    "x": {
+                        "field": "start",
+                        "type": "quantitative",
+                        "scale": {"type": "log", "domain": domain, "nice": False},
+                        "axis": {
+                            "values": list(ticks),
+                            "labelExpr": _label_expr(ticks),
+                            "grid": True,
+                            "title": f"{kind} latency, {what} (log scale)",
+                        },
+                    },
                     "x2": {"field": "end"},
-                    "y": {"field": "count", "type": "quantitative", "title": "deliveries",
-                          "axis": {"tickMinStep": 1, "format": "d"}},
-                    "tooltip": [{"field": "panel", "title": "tier path"}, {"field": "range", "title": "latency"},
-                                {"field": "count", "title": "deliveries"}],
+                    "y": {
+                        "field": "count",
+                        "type": "quantitative",
+                        "title": "deliveries",
+                        "axis": {"tickMinStep": 1, "format": "d"},
+                    },
+                    "tooltip": [
+                        {"field": "panel", "title": "tier path"},
+                        {"field": "range", "title": "latency"},
+                        {"field": "count", "title": "deliveries"},
+                    ],
                 },
             },
             "resolve": {"scale": {"y": "independent"}},
@@ -127,34 +176,75 @@ def backlog(report: dict[str, Any], office_hours: tuple[int, int] = (8, 17)) -> 
     end = report["end_hours"]
     points = [{"at": _stamp(start, h), "backlog": v} for h, v in backlog_series(report)]
     outages = [
-        {"from": _stamp(start, o["start_hours"]), "to": _stamp(start, min(o["end_hours"], end)),
-         "label": f"{o['name']} offline"}
+        {
+            "from": _stamp(start, o["start_hours"]),
+            "to": _stamp(start, min(o["end_hours"], end)),
+            "label": f"{o['name']} offline",
+        }
         for o in report.get("faults", {}).get("outages", [])
     ]
     day_ticks = {"interval": "day", "step": 1} if end > 36 else {"interval": "hour", "step": 6}
-    x = {"field": "at", "type": "temporal",
-         "axis": {"title": "virtual time (ticks at midnight; grey: outside office hours)",
-                  "format": "%a %d %b" if end > 36 else "%a %H:%M", "tickCount": day_ticks, "grid": True}}
+    x = {
+        "field": "at",
+        "type": "temporal",
+        "axis": {
+            "title": "virtual time (ticks at midnight; grey: outside office hours)",
+            "format": "%a %d %b" if end > 36 else "%a %H:%M",
+            "tickCount": day_ticks,
+            "grid": True,
+        },
+    }
     layers: list[dict[str, Any]] = [
-        {"data": {"values": _nights(start, end, *office_hours)}, "mark": {"type": "rect", "color": "#eeeeee"},
-         "encoding": {"x": {**x, "field": "from"}, "x2": {"field": "to"}}},
-        {"data": {"values": points}, "mark": {"type": "line", "interpolate": "step-after", "color": BLUE},
-         "encoding": {"x": {**x, "scale": {"domain": [_stamp(start, 0), _stamp(start, end)]}},
-                      "y": {"field": "backlog", "type": "quantitative",
-                                    "title": "backlog (documents)", "axis": {"tickMinStep": 1}},
-                      "tooltip": [{"field": "at", "type": "temporal", "format": "%a %d %b %H:%M", "title": "hour"},
-                                  {"field": "backlog", "title": "backlog (the hour's peak)"}]}},
-        {"data": {"values": [{"at": _stamp(start, report["duration_hours"]), "label": "traffic stops"}]},
-         "layer": [{"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#555"}, "encoding": {"x": x}},
-                   {"mark": {"type": "text", "align": "left", "dx": 4, "dy": 8, "baseline": "top", "color": "#555"},
-                    "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label"}}}]},
+        {
+            "data": {"values": _nights(start, end, *office_hours)},
+            "mark": {"type": "rect", "color": "#eeeeee"},
+            "encoding": {"x": {**x, "field": "from"}, "x2": {"field": "to"}},
+        },
+        {
+            "data": {"values": points},
+            "mark": {"type": "line", "interpolate": "step-after", "color": BLUE},
+            "encoding": {
+                "x": {**x, "scale": {"domain": [_stamp(start, 0), _stamp(start, end)]}},
+                "y": {
+                    "field": "backlog",
+                    "type": "quantitative",
+                    "title": "backlog (documents)",
+                    "axis": {"tickMinStep": 1},
+                },
+                "tooltip": [
+                    {"field": "at", "type": "temporal", "format": "%a %d %b %H:%M", "title": "hour"},
+                    {"field": "backlog", "title": "backlog (the hour's peak)"},
+                ],
+            },
+        },
+        {
+            "data": {"values": [{"at": _stamp(start, report["duration_hours"]), "label": "traffic stops"}]},
+            "layer": [
+                {"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#555"}, "encoding": {"x": x}},
+                {
+                    "mark": {"type": "text", "align": "left", "dx": 4, "dy": 8, "baseline": "top", "color": "#555"},
+                    "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label"}},
+                },
+            ],
+        },
     ]
     if outages:
-        layers.insert(1, {"data": {"values": outages}, "layer": [
-            {"mark": {"type": "rect", "color": RED, "opacity": 0.25, "tooltip": True},
-             "encoding": {"x": {**x, "field": "from"}, "x2": {"field": "to"}}},
-            {"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 20, "color": RED},
-             "encoding": {"x": {**x, "field": "from"}, "y": {"value": 0}, "text": {"field": "label"}}}]})
+        layers.insert(
+            1,
+            {
+                "data": {"values": outages},
+                "layer": [
+                    {
+                        "mark": {"type": "rect", "color": RED, "opacity": 0.25, "tooltip": True},
+                        "encoding": {"x": {**x, "field": "from"}, "x2": {"field": "to"}},
+                    },
+                    {
+                        "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "dy": 20, "color": RED},
+                        "encoding": {"x": {**x, "field": "from"}, "y": {"value": 0}, "text": {"field": "label"}},
+                    },
+                ],
+            },
+        )
     return _spec({"width": WIDTH - 80, "height": 220, "layer": layers}, "backlog over time")
 
 
@@ -176,21 +266,43 @@ def breaches(report: dict[str, Any]) -> dict[str, Any] | None:
             "width": WIDTH - 260,
             "height": {"step": 34},
             "layer": [
-                {"mark": {"type": "bar", "tooltip": True},
-                 "encoding": {
-                     "y": {"field": "tier", "type": "nominal", "sort": None, "title": "recipient tier",
-                           "axis": {"labelLimit": 260}},
-                     "x": {"field": "share", "type": "quantitative", "stack": True, "title":
-                           "share of deliveries whose deadline had passed by the end of the run",
-                           "axis": {"format": ".0%", "values": [0, 0.25, 0.5, 0.75, 1]}, "scale": {"domain": [0, 1]}},
-                     "color": {"field": "state", "type": "nominal", "title": None,
-                               "scale": {"domain": ["on time", "late"], "range": [GREEN, RED]}},
-                     "order": {"field": "state", "sort": "descending"},
-                     "tooltip": [{"field": "tier"}, {"field": "state"}, {"field": "count", "title": "deliveries"}]}},
-                {"transform": [{"filter": "datum.state == 'late' && datum.count > 0"}],
-                 "mark": {"type": "text", "align": "right", "dx": -4, "color": "#000", "fontWeight": "bold"},
-                 "encoding": {"y": {"field": "tier", "type": "nominal", "sort": None}, "x": {"value": WIDTH - 262},
-                              "text": {"field": "count", "format": "d"}}},
+                {
+                    "mark": {"type": "bar", "tooltip": True},
+                    "encoding": {
+                        "y": {
+                            "field": "tier",
+                            "type": "nominal",
+                            "sort": None,
+                            "title": "recipient tier",
+                            "axis": {"labelLimit": 260},
+                        },
+                        "x": {
+                            "field": "share",
+                            "type": "quantitative",
+                            "stack": True,
+                            "title": "share of deliveries whose deadline had passed by the end of the run",
+                            "axis": {"format": ".0%", "values": [0, 0.25, 0.5, 0.75, 1]},
+                            "scale": {"domain": [0, 1]},
+                        },
+                        "color": {
+                            "field": "state",
+                            "type": "nominal",
+                            "title": None,
+                            "scale": {"domain": ["on time", "late"], "range": [GREEN, RED]},
+                        },
+                        "order": {"field": "state", "sort": "descending"},
+                        "tooltip": [{"field": "tier"}, {"field": "state"}, {"field": "count", "title": "deliveries"}],
+                    },
+                },
+                {
+                    "transform": [{"filter": "datum.state == 'late' && datum.count > 0"}],
+                    "mark": {"type": "text", "align": "right", "dx": -4, "color": "#000", "fontWeight": "bold"},
+                    "encoding": {
+                        "y": {"field": "tier", "type": "nominal", "sort": None},
+                        "x": {"value": WIDTH - 262},
+                        "text": {"field": "count", "format": "d"},
+                    },
+                },
             ],
         },
         "deadline breaches per recipient tier",
@@ -213,14 +325,26 @@ def hierarchy(report: dict[str, Any]) -> dict[str, Any]:
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "y": {"field": "group", "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 380}},
-                "x": {"field": "count", "type": "quantitative", "stack": True, "title": "deliveries received",
-                      "axis": {"tickMinStep": 1, "format": "d"}},
-                "color": {"field": "state", "type": "nominal", "title": None,
-                          "scale": {"domain": ["received, not late", "late (deadline breached)"],
-                                    "range": [BLUE, RED]}},
-                "tooltip": [{"field": "group"}, {"field": "receiving", "title": "agencies that received"},
-                            {"field": "received"}, {"field": "late", "title": "late deliveries"},
-                            {"field": "late_agencies", "title": "agencies with a late delivery"}],
+                "x": {
+                    "field": "count",
+                    "type": "quantitative",
+                    "stack": True,
+                    "title": "deliveries received",
+                    "axis": {"tickMinStep": 1, "format": "d"},
+                },
+                "color": {
+                    "field": "state",
+                    "type": "nominal",
+                    "title": None,
+                    "scale": {"domain": ["received, not late", "late (deadline breached)"], "range": [BLUE, RED]},
+                },
+                "tooltip": [
+                    {"field": "group"},
+                    {"field": "receiving", "title": "agencies that received"},
+                    {"field": "received"},
+                    {"field": "late", "title": "late deliveries"},
+                    {"field": "late_agencies", "title": "agencies with a late delivery"},
+                ],
             },
         },
         "the hierarchy: deliveries received per group of agencies",
@@ -228,5 +352,9 @@ def hierarchy(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tip(group: dict[str, Any]) -> dict[str, Any]:
-    return {"receiving": group["receiving"], "received": group["received"], "late": group["breaches"],
-            "late_agencies": group["late_agencies"]}
+    return {
+        "receiving": group["receiving"],
+        "received": group["received"],
+        "late": group["breaches"],
+        "late_agencies": group["late_agencies"],
+    }

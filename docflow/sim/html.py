@@ -103,8 +103,15 @@ def late_agencies(report: dict[str, Any], registry: Registry) -> list[list[objec
     late = [(code, f) for code, f in report["nodes"].items() if f["breaches"]]
     late.sort(key=lambda item: (-item[1]["breaches"], -item[1]["late_hours"], item[0]))
     return [
-        [_name(registry, code), code, OrganId.parse(code).tier.label, f["received"], f["breaches"],
-         human_duration(f["late_hours"] * 3600 / f["breaches"]), human_duration(f["late_hours"] * 3600)]
+        [
+            _name(registry, code),
+            code,
+            OrganId.parse(code).tier.label,
+            f["received"],
+            f["breaches"],
+            human_duration(f["late_hours"] * 3600 / f["breaches"]),
+            human_duration(f["late_hours"] * 3600),
+        ]
         for code, f in late
     ]
 
@@ -187,15 +194,24 @@ def render(report: dict[str, Any], registry: Registry) -> str:
         specs[key] = spec
         parts.append(f'<div class="chart" id="{key}"></div>')
 
-    chart("chart-breaches", charts.breaches(r), "Deadline breaches per recipient tier",
-          "Deadlines are working hours on the scenario's calendar from sending to completion. Counted: deliveries "
-          "whose deadline fell due before the run ended. The number on the bar is the count of late ones.",
-          "No deadline fell due during the run.")
+    chart(
+        "chart-breaches",
+        charts.breaches(r),
+        "Deadline breaches per recipient tier",
+        "Deadlines are working hours on the scenario's calendar from sending to completion. Counted: deliveries "
+        "whose deadline fell due before the run ended. The number on the bar is the count of late ones.",
+        "No deadline fell due during the run.",
+    )
     late = late_agencies(r, registry)
     if late:
         parts.append(f"<h3>Late agencies ({len(late)})</h3>")
-        parts.append(_table(late[:LATE_ROWS], ["agency", "code", "tier", "received", "late", "late by (mean)",
-                                               "late in all"], left=3))
+        parts.append(
+            _table(
+                late[:LATE_ROWS],
+                ["agency", "code", "tier", "received", "late", "late by (mean)", "late in all"],
+                left=3,
+            )
+        )
         if len(late) > LATE_ROWS:
             parts.append(f"<p class='note'>… and {len(late) - LATE_ROWS} more in report.json (<code>nodes</code>).</p>")
     dossier_parts, dossier_specs = dossier_section(r)  # one-stop dossiers, when the scenario had any
@@ -203,25 +219,58 @@ def render(report: dict[str, Any], registry: Registry) -> str:
     specs.update(dossier_specs)
     faults = r.get("faults", {})
     outages = [o for o in faults.get("outages", [])]
-    shaded = (f" Red: {_esc(', '.join(o['name'] for o in outages))} offline." if outages else " No outage.")
-    chart("chart-backlog", charts.backlog(r, _office(r)), "Backlog over time",
-          "Documents received and not yet finished by the recipients' clerks (each hour's peak; an hour without "
-          "activity keeps the value before it). Grey: outside office hours." + shaded, "")
+    shaded = f" Red: {_esc(', '.join(o['name'] for o in outages))} offline." if outages else " No outage."
+    chart(
+        "chart-backlog",
+        charts.backlog(r, _office(r)),
+        "Backlog over time",
+        "Documents received and not yet finished by the recipients' clerks (each hour's peak; an hour without "
+        "activity keeps the value before it). Grey: outside office hours." + shaded,
+        "",
+    )
     for kind, what in (("delivery", "from sending to arrival"), ("completion", "from sending to completion")):
-        chart(f"chart-{kind}", charts.latency(r, kind), f"{kind.capitalize()} latency per tier path",
-              f"How long each delivery took {what}, one panel per sender → recipient tier, largest first; "
-              "the panel title counts its deliveries. Log time axis.", f"No {kind} recorded.")
-    chart("chart-hierarchy", charts.hierarchy(r), "The hierarchy, tier by tier",
-          "Every group of agencies in the topology, top tier first (departments are province agencies whose codes "
-          "sit at district level; they are a group of their own). Bars: deliveries received; red: late.", "")
-    parts.append(_table(
-        [[g["label"], g["tier"], g["agencies"], g["receiving"], g["received"], g["completed"], g["breaches"],
-          g["late_agencies"]] for g in r.get("hierarchy", [])],
-        ["group", "tier", "agencies", "received any", "received", "completed", "late", "late agencies"], left=2))
+        chart(
+            f"chart-{kind}",
+            charts.latency(r, kind),
+            f"{kind.capitalize()} latency per tier path",
+            f"How long each delivery took {what}, one panel per sender → recipient tier, largest first; "
+            "the panel title counts its deliveries. Log time axis.",
+            f"No {kind} recorded.",
+        )
+    chart(
+        "chart-hierarchy",
+        charts.hierarchy(r),
+        "The hierarchy, tier by tier",
+        "Every group of agencies in the topology, top tier first (departments are province agencies whose codes "
+        "sit at district level; they are a group of their own). Bars: deliveries received; red: late.",
+        "",
+    )
+    parts.append(
+        _table(
+            [
+                [
+                    g["label"],
+                    g["tier"],
+                    g["agencies"],
+                    g["receiving"],
+                    g["received"],
+                    g["completed"],
+                    g["breaches"],
+                    g["late_agencies"],
+                ]
+                for g in r.get("hierarchy", [])
+            ],
+            ["group", "tier", "agencies", "received any", "received", "completed", "late", "late agencies"],
+            left=2,
+        )
+    )
     parts += _slowest(r)
     parts.append("<h2>Latency per tier path</h2>")
-    rows = [[kind, path, f["count"], *(human_duration(f.get(p, 0)) for p in ("p50", "p95", "p99", "max"))]
-            for kind in ("delivery", "completion") for path, f in r["latency"][kind].items()]
+    rows = [
+        [kind, path, f["count"], *(human_duration(f.get(p, 0)) for p in ("p50", "p95", "p99", "max"))]
+        for kind in ("delivery", "completion")
+        for path, f in r["latency"][kind].items()
+    ]
     parts.append(_table(rows, ["latency", "tier path", "count", "median", "p95", "p99", "max"], left=2))
     parts.append("<h2>Deliveries by state when the run ended</h2>")
     parts.append(
@@ -229,16 +278,24 @@ def render(report: dict[str, Any], registry: Registry) -> str:
         "anything other than <i>completed</i> or <i>rejected</i> was unfinished (still with the recipient's "
         "clerks, in transit, or dead-lettered).</p>"
     )
-    parts.append(_table([[k, v, _pct(v, r["deliveries"])] for k, v in r["statuses"].items()],
-                        ["state", "deliveries", "share"]))
+    parts.append(
+        _table([[k, v, _pct(v, r["deliveries"])] for k, v in r["statuses"].items()], ["state", "deliveries", "share"])
+    )
     run = r["run"]
     parts.append("<h2>The run (wall clock)</h2>")
-    parts.append(_table([["wall time", human_duration(run["wall_seconds"])],
-                         ["setup", human_duration(run["setup_seconds"])],
-                         ["CPU time", human_duration(run["cpu_seconds"])],
-                         ["deliveries per second", run["deliveries_per_second"]],
-                         ["peak memory", f"{run['peak_rss_mib']} MiB"], ["Python", run["python"]]],
-                        ["figure", "value"]))
+    parts.append(
+        _table(
+            [
+                ["wall time", human_duration(run["wall_seconds"])],
+                ["setup", human_duration(run["setup_seconds"])],
+                ["CPU time", human_duration(run["cpu_seconds"])],
+                ["deliveries per second", run["deliveries_per_second"]],
+                ["peak memory", f"{run['peak_rss_mib']} MiB"],
+                ["Python", run["python"]],
+            ],
+            ["figure", "value"],
+        )
+    )
     data = _esc(json.dumps({k: r[k] for k in ("scenario", "seed", "fidelity")}, ensure_ascii=False))
     spec_text = json.dumps(specs, ensure_ascii=False).replace("</", "<\\/")
     return (
@@ -261,9 +318,20 @@ def _slowest(report: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     table = _table(
-        [[s["document_id"], s["recipient"], s["document_type"], human_duration(s["seconds"]), s["measured_to"],
-          s["status"]] for s in rows],
-        ["document", "recipient", "type", "took", "until", "state at the end"], left=3)
+        [
+            [
+                s["document_id"],
+                s["recipient"],
+                s["document_type"],
+                human_duration(s["seconds"]),
+                s["measured_to"],
+                s["status"],
+            ]
+            for s in rows
+        ],
+        ["document", "recipient", "type", "took", "until", "state at the end"],
+        left=3,
+    )
     first = rows[0]
     command = f"docflow trace '{first['document_id']}' --recipient {first['recipient']} --db URL"
     return [

@@ -47,7 +47,6 @@ class SignatureInfo:
         return self.signature_method.rsplit("#", 1)[-1]
 
 
-
 def read_signature_info(root: etree._Element) -> SignatureInfo | None:
     """The one signature's algorithms, reference and certificate subject; None when unsigned."""
     found = [s for s in find_signatures(root) if not empty_digital_signature(s)]
@@ -88,7 +87,6 @@ def signature_info(signature: etree._Element) -> SignatureInfo:
         transforms=tuple(transforms),
         certificate_subject=subject.strip() if subject else None,
     )
-
 
 
 def sender_of(header: etree._Element) -> str:
@@ -185,8 +183,6 @@ def read_trace_entries(header: etree._Element, source: str | None) -> tuple[Trac
     return tuple(entries)
 
 
-
-
 def normalise(header: etree._Element) -> Undo:
     """Put ``header`` in the form a docflow signature covers; return the steps that undo it, in order."""
     undo: Undo = []
@@ -220,7 +216,6 @@ def normalise(header: etree._Element) -> Undo:
         if not any(isinstance(c.tag, str) for c in trace_list):
             remove(trace_list)
     return undo
-
 
 
 def restore(undo: Undo) -> None:

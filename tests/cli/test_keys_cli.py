@@ -66,9 +66,7 @@ def write_pair(folder, organ_id: str):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file, cert_file = folder / "k.pem", folder / "c.pem"
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     cert_file.write_bytes(self_signed_certificate(organ_id, key).public_bytes(serialization.Encoding.PEM))
     return key_file, cert_file

@@ -13,7 +13,7 @@ from docflow.cli.main import main
 
 SCENARIO = (
     '[scenario]\nname = "cli"\nseed = 3\nduration_hours = 10\ndrain_hours = 10\n'
-    '[deadlines]\ndirective = 4\n'
+    "[deadlines]\ndirective = 4\n"
     '[[traffic]]\nkind = "directive"\nfrom = "province"\nto = "district"\nrate_per_hour = 0.3\n'
 )
 

@@ -156,8 +156,16 @@ def test_per_kind_clerks_inherit_the_general_values() -> None:
 def test_an_unknown_under_agency_names_the_traffic_entry() -> None:
     from docflow.sim import simulate
 
-    traffic = [{"name": "reports from nowhere", "kind": "report", "from": "commune", "to": "district",
-                "under": "000.00.99.H58", "rate_per_hour": 1}]
+    traffic = [
+        {
+            "name": "reports from nowhere",
+            "kind": "report",
+            "from": "commune",
+            "to": "district",
+            "under": "000.00.99.H58",
+            "rate_per_hour": 1,
+        }
+    ]
     with pytest.raises(ConfigError) as caught:
         simulate(tiny(traffic=traffic), fidelity="model")
     assert str(caught.value) == (
@@ -176,7 +184,15 @@ def test_the_json_schema_in_docs_is_current() -> None:
         "regenerate: docflow simulate --schema > docs/scenario.schema.json"
     )
     assert set(json_schema()["properties"]) == {
-        "scenario", "calendar", "topology", "routing", "network", "clerks", "deadlines", "traffic", "faults",
+        "scenario",
+        "calendar",
+        "topology",
+        "routing",
+        "network",
+        "clerks",
+        "deadlines",
+        "traffic",
+        "faults",
         "dossiers",
     }
     assert json_schema()["required"] == ["scenario", "traffic"]

@@ -182,9 +182,7 @@ def test_a_missing_signature_is_refused_when_required_and_passes_when_not(keys):
 
 
 def test_an_empty_digital_signature_counts_as_none(keys):
-    data = write_envelope(example_envelope()).replace(
-        b"</TraceHeaderList>", b"</TraceHeaderList><DigitalSignature/>"
-    )
+    data = write_envelope(example_envelope()).replace(b"</TraceHeaderList>", b"</TraceHeaderList><DigitalSignature/>")
     assert check_bytes(data, "x") == []
     with pytest.raises(MissingSignatureError, match=r"only an empty DigitalSignature"):
         verify_message(data, keys.certificate)
