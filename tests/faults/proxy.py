@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 CHUNK = 65536
@@ -176,7 +177,16 @@ class ProxyProcess:
         return ("127.0.0.1", self.port)
 
     def freeze(self) -> None:
+        """Stop the proxy, and return only once it is stopped: a signal is delivered when the kernel gets to it,
+        and a client busy on the other core could get its next bytes through meanwhile (seen under load)."""
         os.kill(self.process.pid, signal.SIGSTOP)
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        deadline = time.monotonic() + 5.0
+        while stat.exists() and time.monotonic() < deadline:
+            # the state follows the command name, which is in parentheses: "pid (name) T ..."
+            if stat.read_text().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                return
+            time.sleep(0.001)
 
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
