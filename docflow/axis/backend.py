@@ -39,12 +39,14 @@ from docflow.domain.ids import organ_id
 from docflow.domain.registry import Registry
 from docflow.domain.routing import NATIONAL_AXIS
 from docflow.domain.status import StatusCode, StatusMessage
-from docflow.errors import DocflowError, IdentifierError, UnsafeXMLError, XMLError
+from docflow.errors import DocflowError, IdentifierError, SignatureError, UnsafeXMLError, XMLError
+from docflow.keys import KeyStore
 from docflow.services import Network
 from docflow.store import Organisation, Store, axis_mailbox
 from docflow.store.axis_mailbox import DONE, FAIL, INITIAL, PROCESSING, Package
 from docflow.xml import write_status
-from docflow.xml.hop import read_hop
+from docflow.xml.hop import Hop, read_hop
+from docflow.xml.signing import VerifyPolicy
 
 log = logging.getLogger("docflow.axis")
 
@@ -63,11 +65,17 @@ class AxisBackend:
         *,
         node: str = str(NATIONAL_AXIS),
         upstream: AxisClient | None = None,
+        keys: KeyStore | None = None,
+        verify: VerifyPolicy | None = None,
     ) -> None:
         self.network = network
         self.credentials = credentials
         self.node = node
         self.upstream = upstream  # a provincial hub's client of the axis above it
+        #: With ``keys``, every document sent in must carry a signature that verifies with its sender's
+        #: certificate there (``verify`` says whether an unsigned one may pass); else it is refused with 209.
+        self.keys = keys
+        self.verify = verify if verify is not None or keys is None else VerifyPolicy()
         #: The system packages pulled from the upstream axis are accepted as (it may relay for any agency).
         self.upstream_system = System(f"upstream:{node}", "", frozenset({"*"}))
         self._lock = threading.RLock()
@@ -99,18 +107,21 @@ class AxisBackend:
         node: str = str(NATIONAL_AXIS),
         upstream: AxisClient | None = None,
         spool: str | None = None,
+        keys: KeyStore | None = None,
+        verify: VerifyPolicy | None = None,
     ) -> AxisBackend:
         """Open (create or upgrade) the store, load the registry, catch up on work left by a previous run.
 
         ``spool`` is the folder of the engine's internal queues (a ``file://`` transport this process alone
         consumes), so a hop in flight survives a crash of the server; without it they are in memory (tests,
-        benchmarks of the protocol alone)."""
+        benchmarks of the protocol alone).  ``keys`` and ``verify``: the signature check of documents sent in
+        (see ``__init__``)."""
         if spool:
             transport, options = f"file://{os.path.abspath(spool)}", {"reclaim_on_open": True}
         else:
             transport, options = "memory://", {}
         network = build_network(db=db, transport=transport, registry=load_registry(registry), transport_options=options)
-        backend = cls(network, credentials, node=node, upstream=upstream)
+        backend = cls(network, credentials, node=node, upstream=upstream, keys=keys, verify=verify)
         backend._seed_directory()
         network.recover()
         network.run_until_idle()
@@ -240,15 +251,23 @@ class AxisBackend:
             if hop.kind == "document":
                 if message_type == "status":
                     raise AxisError(ErrorCode.BAD_PARAMETER, "messagetype is status but the package is a document")
-                envelope = hop.envelope()
-                return self._document(envelope, to)
+                return self._document(self._trusted(hop), to)
             return self._status(hop.status(), to)
+        except SignatureError as exc:
+            self._refuse(data, system, ErrorCode.UNTRUSTED_SIGNATURE, str(exc))
         except UnsafeXMLError as exc:
             self._refuse(data, system, ErrorCode.UNSAFE_XML, str(exc))
         except XMLError as exc:
             self._refuse(data, system, ErrorCode.INVALID_EDXML, str(exc))
         except IdentifierError as exc:
             self._refuse(data, system, ErrorCode.INVALID_EDXML, str(exc))
+
+    def _trusted(self, hop: Hop) -> Envelope:
+        """The document sent in: read from what was signed when its signature is checked and verifies."""
+        if self.keys is None or self.verify is None:
+            return hop.envelope()
+        verified = hop.verify(self.keys.certificate, self.verify)
+        return hop.envelope() if verified is None else hop.signed_envelope(verified)
 
     def _document(self, envelope: Envelope, to: Sequence[str] | None) -> Parsed:
         recipients = tuple(dict.fromkeys(to or [str(r.organ_id) for r in envelope.recipients]))

@@ -2,8 +2,10 @@
 
 With no arguments it serves the Tiền Giang network as the axis on 127.0.0.1:8080 with ``./docflow.db``; on
 first run it writes ``./docflow-credentials.toml`` (a random secret for every agency) and prints where it is
-and a ready-to-paste client command.  The database is created or upgraded on start.  Thin: the work is in
-``docflow.axis`` (imported inside ``run``).  Must not import sqlalchemy or lxml.
+and a ready-to-paste client command.  With ``--keys DIR`` every document sent in must carry a signature that
+verifies with its sender's certificate in DIR, else ``sendEdoc`` refuses it with 209 (``--allow-unsigned`` lets
+unsigned ones through; signed ones must still verify).  The database is created or upgraded on start.  Thin:
+the work is in ``docflow.axis`` (imported inside ``run``).  Must not import sqlalchemy or lxml.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+from docflow.cli import signatures
 
 DEFAULT_CREDENTIALS = "docflow-credentials.toml"
 DEFAULT_DB = "sqlite:///docflow.db"
@@ -81,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOURS",
         help="console: a delivery unfinished and unmoved this long is overdue (default 24)",
     )
+    signatures.add_arguments(parser, "document sent in")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -99,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     registry = load_registry(args.registry)
     operators = _operators(args)  # before anything is opened: a bad operators file stops here
+    keys, verify = signatures.load(args)  # so does a key directory that is not there
     path = Path(args.credentials or DEFAULT_CREDENTIALS)
     if args.credentials is None and not path.exists():
         made = creds.generate(path, [str(agency.code) for agency in registry])
@@ -122,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         node=node,
         upstream=upstream,
         spool=args.spool or default_spool(args.db),
+        keys=keys,
+        verify=verify,
     )
     puller = UpstreamPull(backend, upstream, poll=args.poll) if upstream is not None else None
     settings = ServerSettings(
@@ -135,9 +143,10 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(backend, settings, routes)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
     server = uvicorn.Server(config)
+    checks = "" if keys is None else f", signatures checked against {keys.directory}"
     print(
         f"docflow serve: {node} on http://{args.host}:{args.port}{settings.base_path} "
-        f"({len(credentials.systems)} systems, store {backend.store.url})",
+        f"({len(credentials.systems)} systems, store {backend.store.url}{checks})",
         flush=True,
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; answering it with a no-op handler

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from docflow.cli import signatures
+
 if TYPE_CHECKING:
     from docflow.domain.registry import Registry
-    from docflow.keys import KeyStore
-    from docflow.xml.signing import VerifyPolicy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,14 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", default="hierarchical", help="routing policy (hierarchical, direct, hub)")
     parser.add_argument("--poll", type=float, default=0.5, metavar="SECONDS", help="pause when nothing moved")
     parser.add_argument("--max-passes", type=int, default=0, help="stop after this many passes (0: until SIGTERM)")
-    parser.add_argument(
-        "--keys",
-        metavar="DIR",
-        help="verify the signature of every document delivered here against its sender's certificate in DIR",
-    )
-    parser.add_argument(
-        "--allow-unsigned", action="store_true", help="with --keys: accept unsigned documents (signed ones must verify)"
-    )
+    signatures.add_arguments(parser, "document delivered here")
 
 
 def agencies_of(registry: Registry, agencies: str | None, under: str | None) -> list[str]:
@@ -73,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     registry = load_registry(args.registry)
     nodes = agencies_of(registry, args.agencies, args.under)
-    keys, verify = _trust(args.keys, args.allow_unsigned)
+    keys, verify = signatures.load(args)
     network = build_network(
         db=args.db, transport=args.transport, registry=registry, policy=args.policy, keys=keys, verify=verify
     )
@@ -112,23 +105,6 @@ def run(args: argparse.Namespace) -> int:
         ctx.store.close()
     print(f"docflow worker: stopped after {passes} passes", flush=True)
     return 0
-
-
-def _trust(directory: str | None, allow_unsigned: bool) -> tuple[KeyStore | None, VerifyPolicy | None]:
-    """The key store and the policy ``--keys`` and ``--allow-unsigned`` ask for; ``ConfigError`` for a key
-    directory that is not there (a typo would otherwise refuse every document as signed by nobody known)."""
-    from docflow.errors import ConfigError
-    from docflow.keys import KeyStore
-    from docflow.xml.signing import VerifyPolicy
-
-    if directory is None:
-        if allow_unsigned:
-            raise ConfigError("--allow-unsigned needs --keys DIR (without keys no signature is checked)")
-        return None, None
-    store = KeyStore(directory)
-    if not store.directory.is_dir():
-        raise ConfigError(f"key directory {directory} does not exist (make one with docflow keys)")
-    return store, VerifyPolicy(require_signature=not allow_unsigned)
 
 
 class _Stop:

@@ -3,10 +3,10 @@ without the background engine pass, answers every call; errors never escape as H
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 
 import pytest
+from axis_inprocess import CREDENTIALS, G22, H58, TestClient
 
 from docflow.axis.app import ServerSettings, create_app
 from docflow.axis.backend import AxisBackend
@@ -14,22 +14,6 @@ from docflow.axis.client import AxisCallError, AxisClient
 from docflow.axis.credentials import parse
 from docflow.bootstrap import build_network
 from docflow.xml import write_envelope
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # starlette names its httpx test client deprecated in favour of another
-    from starlette.testclient import TestClient
-
-H58, G22 = "000.00.00.H58", "000.00.00.G22"
-CREDENTIALS = f"""
-[[system]]
-id = "tg"
-secret = "s1"
-agencies = ["{H58}"]
-[[system]]
-id = "vpcp"
-secret = "s2"
-agencies = ["{G22}"]
-"""
 
 
 @pytest.fixture
