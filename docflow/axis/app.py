@@ -49,7 +49,7 @@ log = logging.getLogger("docflow.axis")
 SERVICE_TYPE = "eDoc"
 #: Signed parameters a docflow engine adds to sendEdoc (its message id and routing headers); relayed as they are.
 RELAY_PREFIX = "docflow-"
-MESSAGE_TYPES = ("edoc", "status")
+MESSAGE_TYPES = ("edoc", "status", "dossier")
 _SMUGGLING = b"refused: both Content-Length and Transfer-Encoding\n"
 
 
@@ -79,7 +79,8 @@ Handler = Callable[[AxisBackend, Call], "dict[str, Any] | Response"]
 def _message_type(call: Call) -> str:
     value = (call.signed.get("messagetype") or "edoc").lower()
     if value not in MESSAGE_TYPES:
-        raise AxisError(ErrorCode.BAD_PARAMETER, f"messagetype {ascii_text(value)[:20]!r}: expected edoc or status")
+        expected = "expected edoc, status or dossier"
+        raise AxisError(ErrorCode.BAD_PARAMETER, f"messagetype {ascii_text(value)[:20]!r}: {expected}")
     return value
 
 

@@ -4,8 +4,9 @@ The server's handlers speak only to this class.  A package sent in is parsed and
 (``docflow.xml.hop.read_hop``), recorded by the engine as the sending agency's operation (a document:
 ``Node.send``, one delivery per recipient; a status: the receiving clerk's action — 03 ``accept``, 04
 ``assign``, 05 ``start``, 06 ``complete``, 02 ``reject``, 13 ``recall``, 15/16 ``agree``/``refuse``) and queued
-in the axis mailbox (``docflow.store.axis_mailbox``) for each recipient with the exact bytes sent.  The engine
-carries the hops (``Network.run_until_idle``) in batches: in the background every few seconds
+in the axis mailbox (``docflow.store.axis_mailbox``) for each recipient with the exact bytes sent.  A one-stop
+dossier's hand-over (``messagetype=dossier``, from docflow engines only) is validated and relayed, never
+recorded.  The engine carries the hops (``Network.run_until_idle``) in batches: in the background every few seconds
 (``start_pump``) and before anything that reads or moves its state (a status, a failed receipt, a sent list).
 When the engine's internals change, only this module moves.  Must not import sqlalchemy, lxml or starlette.
 """
@@ -45,6 +46,7 @@ from docflow.services import Network
 from docflow.store import Organisation, Store, axis_mailbox
 from docflow.store.axis_mailbox import DONE, FAIL, INITIAL, PROCESSING, Package
 from docflow.xml import write_status
+from docflow.xml.dossier_xml import DossierHop, dossier_hop
 from docflow.xml.hop import Hop, read_hop
 from docflow.xml.signing import VerifyPolicy
 
@@ -168,7 +170,7 @@ class AxisBackend:
         validates, deduplicates and relays it without recording it in its engine; its recipient may be any
         well-formed OrganId (a hub, an agency another axis serves)."""
         with self._lock:
-            parsed = self._parse(system, data, message_type, to)
+            parsed = self._parse(system, data, message_type, to, meta)
             if from_header and from_header != parsed.sender:
                 self._refuse(
                     data,
@@ -244,9 +246,13 @@ class AxisBackend:
             log.info("axis: upstream sent list of %s unavailable: %s", upstream_doc_id, exc)
             return {}
 
-    def _parse(self, system: System, data: bytes, message_type: str, to: Sequence[str] | None) -> Parsed:
+    def _parse(
+        self, system: System, data: bytes, message_type: str, to: Sequence[str] | None, meta: Mapping[str, str] | None
+    ) -> Parsed:
         source = f"sendEdoc from {system.id}"
         try:
+            if message_type == "dossier":
+                return self._dossier(dossier_hop(data, source=source), to, meta)
             hop = read_hop(data, source=source)
             if hop.kind == "document":
                 if message_type == "status":
@@ -303,6 +309,30 @@ class AxisBackend:
             subject=status.description,
             notation=status.response_for.code,
             status=status,
+        )
+
+    @staticmethod
+    def _dossier(hop: DossierHop, to: Sequence[str] | None, meta: Mapping[str, str] | None) -> Parsed:
+        """A one-stop dossier's hand-over, carried between docflow engines (the standard's systems send edXML
+        only): relayed like any engine hop, never recorded in the axis' own engine."""
+        if not meta:
+            raise AxisError(
+                ErrorCode.BAD_PARAMETER,
+                "a dossier travels between docflow engines only: send it with the docflow-* parameters "
+                "(the axis+http transport does)",
+            )
+        if not to:
+            raise AxisError(ErrorCode.BAD_PARAMETER, "a dossier needs the header to: the next agency on its way")
+        message = hop.message()
+        return Parsed(
+            kind="dossier",
+            sender=str(message.sender),
+            recipients=tuple(dict.fromkeys(to)),
+            document_id=message.dossier.code,
+            business=0,
+            subject=message.dossier.summary or message.dossier.procedure_name,
+            notation=message.dossier.procedure_code,
+            key=hop.identity,
         )
 
     def serves(self, code: str) -> bool:

@@ -24,7 +24,7 @@ from docflow.store import Organisation
 class Parsed:
     """What a ``sendEdoc`` body says about itself."""
 
-    kind: str  # "edoc" | "status"
+    kind: str  # "edoc" | "status" | "dossier"
     sender: str
     recipients: tuple[str, ...]
     document_id: str
@@ -34,6 +34,8 @@ class Parsed:
     notation: str = ""
     envelope: Envelope | None = None
     status: StatusMessage | None = None
+    #: a dossier hand-over's own identity (``DossierMessage.identity``): the code and round name one hand-over
+    key: str = ""
 
 
 def axis_system(system_id: str) -> System:
@@ -45,6 +47,8 @@ def identity(parsed: Parsed, recipient: str) -> str:
     """The package's identity for ``recipient``: the key the engine's inbox uses for the same message."""
     if parsed.kind == "edoc":
         return f"edoc|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}"
+    if parsed.kind == "dossier":
+        return f"{parsed.key}|{recipient}"
     return f"status|{parsed.document_id}|{parsed.business}|{parsed.sender}|{recipient}|{parsed.status_code}"
 
 

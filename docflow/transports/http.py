@@ -8,7 +8,8 @@ the receiving engine gets the message exactly); receive = ``getReceivedEdocList`
 have timeouts and are retried with exponential back-off and jitter; a resend after a lost answer creates no
 second package (the axis recognises the package's identity).  Claims are this connection's: a claim lapses
 after ``visibility_timeout`` by the given clock, and closing the transport gives them back, since the axis
-still lists every package not acknowledged.  The axis validates every package: only edXML travels.
+still lists every package not acknowledged.  The axis validates every package: edXML documents and statuses,
+and docflow's one-stop dossier messages (``messagetype=dossier``, an extension only docflow servers take).
 Must not import lxml, sqlalchemy, docflow.xml, docflow.store or docflow.services.
 """
 
@@ -26,7 +27,7 @@ from docflow.axis.credentials import secret_for
 from docflow.errors import ConfigError, TransportError
 from docflow.transports.base import Delivery, Message, MessageKind, TransportBase, check_node
 
-KIND_ORDER: tuple[MessageKind, ...] = ("edoc", "status")
+KIND_ORDER: tuple[MessageKind, ...] = ("edoc", "status", "dossier")
 
 
 @dataclass(slots=True)
