@@ -10,7 +10,9 @@ from axis_processes import G22, H58, Served, start_server, stop
 
 from docflow.bootstrap import build_network
 from docflow.cli.main import main
+from docflow.keys import KeyStore
 from docflow.xml import write_envelope
+from docflow.xml.signing import sign_message
 
 
 @pytest.fixture
@@ -64,3 +66,27 @@ def test_a_fail_answer_is_one_line_and_exit_1(served, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "docflow axis: FAIL 301: unknown docId 'no-such-doc'"
     assert main(axis(served, tmp_path, "nobody", "list")) == 1
     assert "no [[system]] with id 'nobody'" in capsys.readouterr().err
+
+
+def test_serve_with_keys_refuses_an_unsigned_document_with_209_and_takes_a_signed_one(tmp_path, capsys):
+    """``docflow serve --keys DIR`` as an operator starts it: the signature check is on and says so."""
+    keys = KeyStore(tmp_path / "keys")
+    pair = keys.generate(H58)
+    server = start_server(tmp_path, "--keys", str(keys.directory))
+    try:
+        unsigned = tmp_path / "unsigned.edxml"
+        envelope = build_network(db="sqlite://").node(H58).draft([G22], subject="Công văn", code="32/UBND-VP")
+        unsigned.write_bytes(write_envelope(envelope))
+        signed = tmp_path / "signed.edxml"
+        signed.write_bytes(sign_message(unsigned.read_bytes(), pair.private_key, pair.certificate, source=H58))
+
+        assert main(axis(server, tmp_path, "tg-ubnd", "send", str(unsigned))) == 1
+        assert "209" in capsys.readouterr().err
+        assert main(axis(server, tmp_path, "tg-ubnd", "send", str(signed))) == 0
+        assert main(axis(server, tmp_path, "vpcp", "list")) == 0
+        assert len(capsys.readouterr().out.strip().splitlines()) == 2  # the DocId sent, then the one package
+        [(reason,)] = server.rows("SELECT reason FROM quarantine")
+        assert reason.startswith("axis untrusted_signature: message carries no signature")
+    finally:
+        stop(server.process)
+    assert f"signatures checked against {keys.directory}" in (tmp_path / "axis.log").read_text()
