@@ -9,8 +9,10 @@ queues the dossier message (kind ``dossier``) in the same unit of work; the rela
 The apology letter of a late dossier is an ordinary edXML document queued through ``operations.send`` in the
 same unit of work as the history row that records it.
 
+A hand-over is signed with the handing agency's key when the engine signs (``Context.signing``) and it has one.
 At the receiving end the engine calls ``read_dossier_hop`` (parse, validate, and check that the message is
-the hand-over its routing headers name) and, at the final agency, ``take_dossier``: ``apply_incoming`` decides,
+the hand-over its routing headers name) and, at the final agency, ``take_dossier``: the signature is checked
+when the node verifies (the dossier is then read from what was signed), ``apply_incoming`` decides,
 a duplicate or older copy changes nothing, a history that does not extend the stored one is refused (the
 engine quarantines it with the reason).
 Must not import a concrete transport or sqlalchemy.
@@ -42,6 +44,7 @@ from docflow.errors import LifecycleError, RegistryError, ValidationError, Viola
 from docflow.services.context import Context
 from docflow.services.operations import send
 from docflow.services.outgoing import outbox_row
+from docflow.services.trust import sign, trusted_dossier
 from docflow.services.wire import DOSSIER as DOSSIER_KIND
 from docflow.services.wire import Routing
 from docflow.services.work import NodeWork, unit
@@ -84,7 +87,7 @@ def take_dossier(here: NodeWork, routing: Routing, hop: DossierHop, body: bytes)
     """The agency a dossier was handed to keeps its copy; ``False`` when the message changed nothing (a
     duplicate or older copy).  A history that does not extend the stored one raises ``ValidationError``
     (rule ``dossier-history``), which the engine quarantines with its reason."""
-    message = hop.message()
+    message = trusted_dossier(here, hop)
     code = message.dossier.code
     stored = load_dossier(here.repo, here.node, code)
     mine = read_dossier(stored.body).dossier if stored is not None else None
@@ -104,6 +107,8 @@ def _keep(here: NodeWork, old: Dossier | None, new: Dossier, event: str, message
     """Store ``here``'s changed copy, record what happened and queue the hand-over message, if any."""
     node, now = here.node, here.now
     body = write_dossier(message or DossierMessage(OrganId.parse(node), OrganId.parse(node), now, new))
+    if message is not None:  # a hand-over leaves signed when the agency has a key (``docflow.services.trust``)
+        body = sign(here.work.ctx, node, body)
     save_dossier(here.repo, node, new, body, now)
     if old is None:
         due = f"{new.due_at:%Y-%m-%d %H:%M}" if new.due_at else ""

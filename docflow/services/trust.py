@@ -1,8 +1,9 @@
 """Who may send what: signatures on the way out, and the checks a node makes on what it takes in.
 
 ``Signing`` (on ``Context.signing``) holds a ``KeyStore`` and the ``VerifyPolicy`` of receiving nodes: ``sign``
-signs a document's bytes with its sender's key when the store holds one; ``trusted_envelope`` verifies a
-document at its final recipient and returns the envelope read from what was signed (never from the bytes).
+signs a document's (or a dossier hand-over's) bytes with its sender's key when the store holds one;
+``trusted_envelope`` verifies a document at its final recipient and returns the envelope read from what was
+signed (never from the bytes); ``trusted_dossier`` does the same for a dossier at the agency it was handed to.
 ``Authorisation`` (on ``Settings.authorisation``, per node through ``nodes``) is what ``admit`` checks on every
 hop before anything is forwarded or applied:
 
@@ -23,12 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 
+from docflow.domain.dossier import DossierMessage
 from docflow.domain.envelope import BusinessDocType, Envelope
 from docflow.domain.ids import OrganId
 from docflow.domain.routing import Route
 from docflow.domain.status import StatusCode
-from docflow.errors import AuthorisationError, DocflowError, Violation
+from docflow.errors import AuthorisationError, DocflowError, SignatureError, Violation
 from docflow.keys import KeyStore
+from docflow.xml.dossier_xml import DossierHop
 from docflow.xml.hop import Hop
 from docflow.xml.signing import VerifyPolicy, sign_message
 
@@ -105,6 +108,19 @@ def trusted_envelope(here: NodeWork, routing: Routing, hop: Hop) -> Envelope:
         if policy.amendments and business in _AMENDED_BY_SENDER:
             _check_original_sender(here, envelope.business.document_id, routing.origin, BusinessDocType(business))
     return envelope
+
+
+def trusted_dossier(here: NodeWork, hop: DossierHop) -> DossierMessage:
+    """The hand-over the receiving agency applies: its signature verified against the certificate of the agency
+    that handed it over when the node verifies, and the dossier read from what that agency signed."""
+    signing = here.work.ctx.signing
+    verified = hop.verify(signing.keys.certificate, signing.verify) if signing and signing.verify else None
+    if verified is None:
+        return hop.message()
+    message = verified.message()
+    if not isinstance(message, DossierMessage):
+        raise SignatureError("the signed content is not a dossier message", file=hop.source, rule="signed-content")
+    return message
 
 
 def admit(here: NodeWork, message: Message, routing: Routing, hop: Hop) -> None:
@@ -203,4 +219,4 @@ def _refuse(message: str, rule: str, path: str = "/") -> NoReturn:
     raise AuthorisationError(message, violations=[Violation(message, path=path, rule=rule)], rule=rule)
 
 
-__all__ = ["Authorisation", "Signing", "admit", "sign", "trusted_envelope"]
+__all__ = ["Authorisation", "Signing", "admit", "sign", "trusted_dossier", "trusted_envelope"]

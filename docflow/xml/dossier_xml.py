@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
 
@@ -42,9 +42,12 @@ from docflow.domain.dossier import (
 from docflow.domain.envelope import TraceHeader
 from docflow.domain.ids import OrganId
 from docflow.errors import ConfigError, IdentifierError, ValidationError, Violation
-from docflow.xml.edxml import organ_id, text_child
+from docflow.xml.edxml import FieldError, organ_id, text_child
 from docflow.xml.parser import ParserLimits, parse_xml
 from docflow.xml.schemas import element_path, locate, schema_dir, validation_error
+
+if TYPE_CHECKING:
+    from docflow.xml.signing import CertificateLookup, VerifiedMessage, VerifyPolicy
 
 DOSSIER_NS = "urn:docflow:dossier:1"
 SCHEMA_FILE = "dossier.xsd"
@@ -139,6 +142,17 @@ def _value(c: dict[str, etree._Element], name: str, parse: Callable[[str], T]) -
     except (IdentifierError, ValueError) as exc:
         error = exc if isinstance(exc, IdentifierError) else IdentifierError(str(exc), value=element.text)
         raise _ValueError(element, error) from exc
+
+
+def read_trace_entry(element: etree._Element) -> TraceHeader:
+    """One ``Trace`` (OrganId, Timestamp), for signature checks; ``FieldError`` for a value the domain refuses."""
+    c = _children(element)
+    try:
+        return TraceHeader(_organ(c, "OrganId"), _value(c, "Timestamp", portal_time))
+    except _ValueError as exc:
+        raise FieldError(exc.element, exc.error) from None
+    except KeyError as exc:
+        raise FieldError(element, IdentifierError(f"no {exc.args[0]}", value="", rule="trace")) from None
 
 
 def _time(c: dict[str, etree._Element], name: str) -> datetime | None:
@@ -443,14 +457,24 @@ class DossierHop:
         if header is None:
             raise ValidationError("no Header to stamp", rule="trace-header")
         trace = header.find(_P + "TraceList")
-        if trace is None:
-            trace = _Sub(header, _P + "TraceList")
+        if trace is None:  # right after SentAt, before a signature (the XSD order)
+            trace = etree.Element(_P + "TraceList")
+            sent_at = header.find(_P + "SentAt")
+            header.insert(header.index(sent_at) + 1 if sent_at is not None else len(header), trace)
         entry = _Sub(trace, _P + "Trace")
         _add(entry, "OrganId", organ_id)
         _add(entry, "Timestamp", format_portal_time(at))
 
     def to_bytes(self) -> bytes:
         return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8")
+
+    def verify(self, certificates: CertificateLookup, policy: VerifyPolicy) -> VerifiedMessage | None:
+        """The hand-over's signature checked against its sender's (``Header/From``) certificate, the tree left
+        unchanged (``docflow.xml.signing``).  ``SignatureError`` naming the rule broken; None only when unsigned
+        and allowed."""
+        from docflow.xml.signing import verify_tree  # signing reads dossier trees: imported when first used
+
+        return verify_tree(self.root, certificates, policy=policy, source=self.source)
 
     def message(self) -> DossierMessage:
         """The model (the tree is already schema-valid)."""

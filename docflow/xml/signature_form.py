@@ -1,5 +1,9 @@
-"""The parts of an edXML signature: find it, read it, rebuild it in the XML-DSig namespace, and put the header
-in the form a docflow signature covers (trace entries and inter-element whitespace set aside, then put back).
+"""The parts of a signature: find it, read it, rebuild it in the XML-DSig namespace, and put the header in the
+form a docflow signature covers (trace entries and inter-element whitespace set aside, then put back).
+
+Two message families are signed alike, each described by a ``Shape`` (where its header, its sender and its
+trace entries are): edXML documents and statuses (``EDXML``), and docflow's one-stop dossier messages
+(``DOSSIER``); ``find_header`` tells them apart by the root element.
 
 Used by ``docflow.xml.signing``; no cryptography here.  Must not import sqlalchemy, transports or services.
 """
@@ -14,6 +18,7 @@ from lxml import etree
 
 from docflow.domain.envelope import TraceHeader
 from docflow.errors import SignatureError, WrappedSignatureError
+from docflow.xml.dossier_xml import DOSSIER_NS, read_trace_entry
 from docflow.xml.edxml import FieldError, read_trace
 from docflow.xml.schemas import NS
 
@@ -28,6 +33,56 @@ _TRACE_FIELDS = frozenset({_P + "OrganId", _P + "Timestamp"})
 
 #: Steps that put a normalised header back, applied in reverse order.
 Undo = list[Callable[[], None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Where one message family keeps what a signature needs, as tags below its root."""
+
+    name: str  # in messages: "edXML", "dossier"
+    root: str
+    header: tuple[str, ...]  # the header's path below the root: the signature is one of its children
+    sender: tuple[str, ...]  # the sender's OrganId below the header: whose certificate verifies
+    trace_list: str
+    trace: str
+    trace_fields: frozenset[str]
+    anchors: tuple[str, ...]  # the signature goes after the first of these the header holds
+    read_trace: Callable[[etree._Element], TraceHeader]
+
+    @property
+    def header_name(self) -> str:
+        return etree.QName(self.header[-1]).localname
+
+    @property
+    def location(self) -> str:
+        """The header as signxml's ``SignatureConfiguration.location`` names it."""
+        return "./" + "/".join(self.header) + "/"
+
+
+_D = "{" + DOSSIER_NS + "}"
+EDXML = Shape(
+    name="edXML",
+    root=_P + "edXML",
+    header=(ENVELOPE, HEADER),
+    sender=(_P + "MessageHeader", _P + "From", _P + "OrganId"),
+    trace_list=TRACE_LIST,
+    trace=TRACE,
+    trace_fields=_TRACE_FIELDS,
+    anchors=(TRACE_LIST, _P + "MessageHeader"),
+    read_trace=read_trace,
+)
+DOSSIER = Shape(
+    name="dossier",
+    root=_D + "DossierMessage",
+    header=(_D + "Header",),
+    sender=(_D + "From",),
+    trace_list=_D + "TraceList",
+    trace=_D + "Trace",
+    trace_fields=frozenset({_D + "OrganId", _D + "Timestamp"}),
+    anchors=(_D + "TraceList", _D + "SentAt"),
+    read_trace=read_trace_entry,
+)
+_SHAPES = {shape.root: shape for shape in (EDXML, DOSSIER)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +144,8 @@ def signature_info(signature: etree._Element) -> SignatureInfo:
     )
 
 
-def sender_of(header: etree._Element) -> str:
-    organ_id = descend(header, _P + "MessageHeader", _P + "From", _P + "OrganId")
+def sender_of(header: etree._Element, shape: Shape = EDXML) -> str:
+    organ_id = descend(header, *shape.sender)
     return (organ_id.text or "").strip() if organ_id is not None else ""
 
 
@@ -110,11 +165,26 @@ def descend(element: etree._Element | None, *tags: str) -> etree._Element | None
     return element
 
 
-def find_header(root: etree._Element, source: str | None = None) -> etree._Element:
-    header = descend(root, ENVELOPE, HEADER)
-    if root.tag != _P + "edXML" or header is None:
-        raise SignatureError("not an edXML message: no edXML/edXMLEnvelope/edXMLHeader", file=source, rule="edxml-root")
-    return header
+def find_header(root: etree._Element, source: str | None = None) -> tuple[Shape, etree._Element]:
+    """The message's family and its header; ``SignatureError`` for anything that is neither."""
+    shape = _SHAPES.get(root.tag)
+    header = descend(root, *shape.header) if shape is not None else None
+    if shape is None or header is None:
+        raise SignatureError(
+            "not an edXML message (edXML/edXMLEnvelope/edXMLHeader) nor a dossier message (DossierMessage/Header)",
+            file=source,
+            rule="edxml-root",
+        )
+    return shape, header
+
+
+def signature_position(shape: Shape, header: etree._Element) -> int:
+    """Where a signature goes in ``header``: after the first anchor it holds (the XSD order), else last."""
+    for tag in shape.anchors:
+        anchor = first_child(header, tag)
+        if anchor is not None:
+            return header.index(anchor) + 1
+    return len(header)
 
 
 def find_signatures(root: etree._Element) -> list[etree._Element]:
@@ -156,34 +226,38 @@ def to_xmldsig(signature: etree._Element, prefix: str | None) -> etree._Element:
     return converted
 
 
-def read_trace_entries(header: etree._Element, source: str | None) -> tuple[TraceHeader, ...]:
+def read_trace_entries(shape: Shape, header: etree._Element, source: str | None) -> tuple[TraceHeader, ...]:
     """The trace entries (left out of the signature), refused when they hide anything but OrganId and Timestamp."""
     entries = []
-    trace_list = first_child(header, TRACE_LIST)
-    for entry in trace_list.iterchildren(TRACE) if trace_list is not None else ():
+    trace_list = first_child(header, shape.trace_list)
+    for entry in trace_list.iterchildren(shape.trace) if trace_list is not None else ():
         hidden = [
             d
             for d in entry.iterdescendants()
-            if isinstance(d.tag, str) and (d.getparent() is not entry or d.tag not in _TRACE_FIELDS)
+            if isinstance(d.tag, str) and (d.getparent() is not entry or d.tag not in shape.trace_fields)
         ]
         if hidden:
             what = etree.QName(hidden[0]).localname
             raise WrappedSignatureError(
-                f"TraceHeader at line {entry.sourceline} holds {what}: content outside the signature refused",
+                f"{etree.QName(entry).localname} at line {entry.sourceline} holds {what}: content outside the "
+                "signature refused",
                 file=source,
                 line=entry.sourceline,
                 rule="trace-content",
             )
         try:
-            entries.append(read_trace(entry))
+            entries.append(shape.read_trace(entry))
         except FieldError as exc:
             raise SignatureError(
-                f"TraceHeader at line {entry.sourceline}: {exc}", file=source, line=entry.sourceline, rule="trace-value"
+                f"{etree.QName(entry).localname} at line {entry.sourceline}: {exc}",
+                file=source,
+                line=entry.sourceline,
+                rule="trace-value",
             ) from None
     return tuple(entries)
 
 
-def normalise(header: etree._Element) -> Undo:
+def normalise(shape: Shape, header: etree._Element) -> Undo:
     """Put ``header`` in the form a docflow signature covers; return the steps that undo it, in order."""
     undo: Undo = []
 
@@ -206,9 +280,9 @@ def normalise(header: etree._Element) -> Undo:
     set_text(header, "text")
     for child in header:
         set_text(child, "tail")
-    trace_list = first_child(header, TRACE_LIST)
+    trace_list = first_child(header, shape.trace_list)
     if trace_list is not None:
-        for entry in list(trace_list.iterchildren(TRACE)):
+        for entry in list(trace_list.iterchildren(shape.trace)):
             remove(entry)
         set_text(trace_list, "text")
         for child in trace_list:

@@ -1,4 +1,5 @@
-"""XML-DSig enveloped signatures over edXML messages: sign on send, verify on receipt (signxml does the crypto).
+"""XML-DSig enveloped signatures over edXML messages and docflow's dossier messages: sign on send, verify on
+receipt (signxml does the crypto).
 
 What a docflow signature covers: the whole edXML message (header, business block, body, attachments) except
 the ``TraceHeader`` entries that forwarding nodes append and the whitespace between the children of
@@ -33,6 +34,7 @@ from lxml import etree
 from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureConfiguration, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
+from docflow.domain.dossier import DossierMessage
 from docflow.domain.envelope import Envelope, TraceHeader
 from docflow.domain.status import StatusMessage
 from docflow.errors import (
@@ -44,10 +46,11 @@ from docflow.errors import (
     WrappedSignatureError,
 )
 from docflow.xml import signature_form as form
+from docflow.xml.dossier_xml import dossier_from_tree
 from docflow.xml.edxml import envelope_from_tree
 from docflow.xml.parser import parse_xml
-from docflow.xml.schemas import NS, message_kind
-from docflow.xml.signature_form import DS, ENVELOPE, HEADER, TRACE_LIST, SignatureInfo, read_signature_info
+from docflow.xml.schemas import message_kind
+from docflow.xml.signature_form import DOSSIER, DS, EDXML, SignatureInfo, read_signature_info
 from docflow.xml.status_xml import status_from_tree
 
 __all__ = [
@@ -64,9 +67,7 @@ __all__ = [
     "verify_tree",
 ]
 
-_P = "{" + NS + "}"
 _DS = "{" + DS + "}"
-_LOCATION = f"./{ENVELOPE}/{HEADER}/"
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(m.value for m in CanonicalizationMethod)
 #: A wrong URI for exclusive C14N that the real samples use as their reference transform; read as exclusive C14N.
@@ -130,11 +131,13 @@ class VerifiedMessage:
         """True when the signature used SHA-1 (accepted only because the policy allowed it)."""
         return "sha1" in self.algorithm
 
-    def message(self) -> Envelope | StatusMessage:
+    def message(self) -> Envelope | StatusMessage | DossierMessage:
         """The message read from the signed bytes, with the (unsigned) trace entries put back."""
         root = self.signed_tree
         if root is None:
             root = parse_xml(self.signed_data, source="signed content")
+        if root.tag == DOSSIER.root:
+            return replace(dossier_from_tree(root, source="signed content"), trace=self.trace)
         if message_kind(root) == "status":
             return replace(status_from_tree(root), trace=self.trace)
         return replace(envelope_from_tree(root), trace=self.trace)
@@ -182,7 +185,8 @@ def sign_message(
     algorithm: str = "rsa-sha256",
     source: str | None = None,
 ) -> bytes:
-    """``data`` (an edXML document or status message) with a docflow signature in its ``edXMLHeader``."""
+    """``data`` (an edXML document or status message, or a dossier message) with a docflow signature in its
+    header (``edXMLHeader``; a dossier's ``Header``)."""
     root = parse_xml(data, source=source)
     sign_tree(root, key, certificate, algorithm=algorithm)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -200,7 +204,7 @@ def sign_tree(
         raise SignatureAlgorithmError(
             f"cannot sign with {algorithm!r}: use one of {', '.join(SIGNING_ALGORITHMS)}", rule="signing-algorithm"
         )
-    header = form.find_header(root)
+    shape, header = form.find_header(root)
     existing = form.find_signatures(root)
     if existing:
         raise WrappedSignatureError(
@@ -209,9 +213,9 @@ def sign_tree(
         )
     signer = _signer(algorithm)
     placeholder = etree.Element(_DS + "Signature", Id="placeholder", nsmap={"ds": DS})
-    undo = form.normalise(header)
+    undo = form.normalise(shape, header)
     try:
-        header.insert(_signature_position(header), placeholder)
+        header.insert(form.signature_position(shape, header), placeholder)
         try:
             signed = signer.sign(root, key=key, cert=[certificate])
         except (SignXMLException, ValueError, TypeError) as exc:
@@ -221,17 +225,9 @@ def sign_tree(
     finally:
         form.restore(undo)
     # signxml signed a copy of the normalised tree and built the signature where the placeholder was.
-    signature = form.descend(signed, ENVELOPE, HEADER, _DS + "Signature")
+    signature = form.descend(signed, *shape.header, _DS + "Signature")
     assert signature is not None
-    header.insert(_signature_position(header), signature)
-
-
-def _signature_position(header: etree._Element) -> int:
-    """Where a signature goes: after TraceHeaderList, else after MessageHeader (the XSD order)."""
-    anchor = form.first_child(header, TRACE_LIST)
-    if anchor is None:
-        anchor = form.first_child(header, _P + "MessageHeader")
-    return header.index(anchor) + 1 if anchor is not None else len(header)
+    header.insert(form.signature_position(shape, header), signature)
 
 
 def verify_message(
@@ -260,7 +256,7 @@ def verify_tree(
 def _verify_owned(
     root: etree._Element, certificates: CertificateLookup, policy: VerifyPolicy, source: str | None
 ) -> VerifiedMessage | None:
-    header = form.find_header(root, source)
+    shape, header = form.find_header(root, source)
     signatures = form.find_signatures(root)
     real = [s for s in signatures if not form.empty_digital_signature(s)]
     if len(real) > 1:
@@ -280,7 +276,7 @@ def _verify_owned(
     signature = real[0]
     if signature.getparent() is not header:
         raise WrappedSignatureError(
-            f"{form.display_name(signature)} at line {signature.sourceline} is not a child of edXMLHeader: "
+            f"{form.display_name(signature)} at line {signature.sourceline} is not a child of {shape.header_name}: "
             "signature wrapping refused",
             file=source,
             line=signature.sourceline,
@@ -288,7 +284,7 @@ def _verify_owned(
         )
     info = form.signature_info(signature)
     _check_shape(info, policy, source)
-    signer = form.sender_of(header)
+    signer = form.sender_of(header, shape)
     if not signer:
         raise SignatureError(
             "message names no sender (From/OrganId): cannot choose a certificate", file=source, rule="signer"
@@ -298,15 +294,15 @@ def _verify_owned(
         raise UnknownSignerError(
             f"no certificate known for the sender {signer}", file=source, rule="signer-certificate"
         )
-    trace = form.read_trace_entries(header, source)
-    config = _CONFIGS[policy.allow_legacy_sha1]
+    trace = form.read_trace_entries(shape, header, source)
+    config = _CONFIGS[shape.name, policy.allow_legacy_sha1]
     if EXC_C14N_ALIAS in info.transforms:  # signxml skips the unknown URI and applies this default instead
         config = replace(
             config, default_reference_c14n_method=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
         )
     # An edXML-namespace Signature lost its XML-DSig declaration: try the two ways producers write it.
     spellings: tuple[str | None, ...] = (_KEEP,) if signature.tag == _DS + "Signature" else (None, "ds")
-    undo = form.normalise(header)
+    undo = form.normalise(shape, header)
     try:
         result, coverage = _verify_spellings(root, signature, spellings, certificate, config, undo)
     except InvalidDigest as exc:
@@ -332,8 +328,9 @@ def _verify_owned(
     finally:
         form.restore(undo)
     signed = result.signed_xml
-    signed_header = form.descend(signed, ENVELOPE, HEADER) if signed is not None else None
-    if signed is None or signed.tag != root.tag or signed_header is None or form.sender_of(signed_header) != signer:
+    signed_header = form.descend(signed, *shape.header) if signed is not None else None
+    signed_sender = form.sender_of(signed_header, shape) if signed_header is not None else ""
+    if signed is None or signed.tag != root.tag or signed_sender != signer:
         raise WrappedSignatureError(
             "the signed content is not the message read: signature wrapping refused", file=source, rule="signed-content"
         )
@@ -341,14 +338,16 @@ def _verify_owned(
 
 
 _KEEP = "keep"
-#: allow_legacy_sha1 -> what signxml is told to expect: the signature in edXMLHeader, one reference, algorithms
+#: (message family, allow_legacy_sha1) -> what signxml is told to expect: the signature in the family's header,
+#: one reference, the algorithms accepted
 _CONFIGS = {
-    legacy: SignatureConfiguration(
-        location=_LOCATION,
+    (shape.name, legacy): SignatureConfiguration(
+        location=shape.location,
         expect_references=1,
         signature_methods=_ACCEPTED_METHODS | (_LEGACY_METHODS if legacy else frozenset()),
         digest_algorithms=_ACCEPTED_DIGESTS | (_LEGACY_DIGESTS if legacy else frozenset()),
     )
+    for shape in (EDXML, DOSSIER)
     for legacy in (False, True)
 }
 

@@ -1,9 +1,12 @@
-"""Properties of the dossier message: every message the builder accepts is written valid and reads back equal."""
+"""Properties of the dossier message: every message the builder accepts is written valid and reads back equal;
+signed, it verifies after any relays' stamps and reads back from what was signed."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +27,10 @@ from docflow.domain.dossier import (
     parse_portal_time,
 )
 from docflow.domain.envelope import TraceHeader
+from docflow.keys import KeyPair, self_signed_certificate
 from docflow.xml.dossier_xml import dossier_hop, read_dossier, validate_dossier, write_dossier
 from docflow.xml.parser import parse_xml
+from docflow.xml.signing import sign_message, verify_message
 from tests.strategies import organ_ids, text, words
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -145,3 +150,28 @@ def test_a_forwarding_node_stamps_without_the_model_and_keeps_the_identity(messa
 @given(times)
 def test_portal_time_round_trip(value):
     assert parse_portal_time(format_portal_time(value)) == value
+
+
+@functools.cache
+def signing_pair() -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return KeyPair("000.00.00.G22", key, self_signed_certificate("000.00.00.G22", key))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages, st.lists(st.tuples(organ_ids(), times), max_size=3))
+def test_a_signed_dossier_verifies_after_any_stamps_and_reads_back_what_was_signed(message, stamps):
+    """Whatever the dossier, its signature holds however many relays stamp it on the way, and the message read
+    from the signed content is the one written, with the trace as it arrived."""
+    pair = signing_pair()
+    hop = dossier_hop(sign_message(write_dossier(message), pair.private_key, pair.certificate))
+    for node, at in stamps:
+        hop.stamp(str(node), at)
+    arrived = hop.to_bytes()
+    assert validate_dossier(parse_xml(arrived)) == []
+    verified = verify_message(arrived, lambda _organ_id: pair.certificate)
+    assert verified is not None and verified.signer == str(message.sender)
+    expected = message
+    for node, at in stamps:
+        expected = expected.with_trace(TraceHeader(node, at))
+    assert verified.message() == expected
