@@ -50,6 +50,8 @@ SERVICE_TYPE = "eDoc"
 #: Signed parameters a docflow engine adds to sendEdoc (its message id and routing headers); relayed as they are.
 RELAY_PREFIX = "docflow-"
 MESSAGE_TYPES = ("edoc", "status", "dossier")
+#: Lists several message types in one getReceivedEdocList (docflow's engines ask so; the answer says it did).
+KINDS_PARAMETER = RELAY_PREFIX + "kinds"
 _SMUGGLING = b"refused: both Content-Length and Transfer-Encoding\n"
 
 
@@ -126,9 +128,24 @@ def send_edoc(backend: AxisBackend, call: Call) -> dict[str, Any]:
     return {"DocId": doc_id}
 
 
+def _kinds(call: Call) -> list[str] | None:
+    """docflow's extension of ``getReceivedEdocList``: the signed ``docflow-kinds`` parameter (comma-separated
+    message types) lists them all in one call; None without it (the standard call, one message type)."""
+    value = call.signed.get(KINDS_PARAMETER)
+    if value is None:
+        return None
+    kinds = list(dict.fromkeys(k.strip().lower() for k in value.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in MESSAGE_TYPES]
+    if unknown or not kinds:
+        shown = ascii_text(",".join(unknown))[:40]
+        raise AxisError(ErrorCode.BAD_PARAMETER, f"{KINDS_PARAMETER} {shown!r}: expected edoc, status or dossier")
+    return kinds
+
+
 def received_list(backend: AxisBackend, call: Call) -> dict[str, Any]:
     _service_type(call)
-    rows = backend.received(call.system, _message_type(call))
+    kinds = _kinds(call)
+    rows = backend.received(call.system, kinds or [_message_type(call)])
     data = [
         {
             "docId": row.doc_id,
@@ -144,7 +161,7 @@ def received_list(backend: AxisBackend, call: Call) -> dict[str, Any]:
         }
         for row in rows
     ]
-    return {"data": data}
+    return {"data": data} if kinds is None else {"data": data, "docflowKinds": kinds}
 
 
 def _doc_id(call: Call) -> str:

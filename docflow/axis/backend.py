@@ -432,9 +432,10 @@ class AxisBackend:
     def _scope(self, system: System) -> list[str] | None:
         return None if system.relays_for_any else sorted(system.agencies)
 
-    def received(self, system: System, message_type: str) -> list[Package]:
+    def received(self, system: System, message_types: Sequence[str]) -> list[Package]:
+        """What waits for ``system``'s agencies, of any of ``message_types``, oldest first."""
         with self.store.snapshot() as repo:
-            return axis_mailbox.waiting(repo, self._scope(system), message_type)
+            return axis_mailbox.waiting(repo, self._scope(system), message_types)
 
     def count(self, system: System, message_type: str) -> int:
         with self.store.snapshot() as repo:

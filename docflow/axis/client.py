@@ -150,6 +150,14 @@ class AxisClient:
         answer = self.call("getReceivedEdocList", [("servicetype", "eDoc"), ("messagetype", message_type)])
         return list(answer["data"])
 
+    def received_kinds(self, kinds: Sequence[str]) -> tuple[list[dict[str, Any]], bool]:
+        """What waits, of every one of ``kinds``, in one ``getReceivedEdocList`` (docflow's ``docflow-kinds``
+        extension), and whether the axis listed them all; an axis that does not know the extension lists the
+        first kind alone (``False``)."""
+        params = [("servicetype", "eDoc"), ("messagetype", kinds[0]), ("docflow-kinds", ",".join(kinds))]
+        answer = self.call("getReceivedEdocList", params)
+        return list(answer["data"]), "docflowKinds" in answer
+
     def get(self, doc_id: str) -> bytes:
         """``getEdoc``: the package's bytes."""
         answer = self.call("getEdoc", [("docId", doc_id)], body=b"{}")

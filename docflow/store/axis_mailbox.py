@@ -141,10 +141,14 @@ def get_package(repo: HasConnection, doc_id: str) -> Package | None:
 
 
 def waiting(
-    repo: HasConnection, recipients: Sequence[str] | None, message_type: str, *, limit: int = 1000
+    repo: HasConnection, recipients: Sequence[str] | None, message_types: Sequence[str], *, limit: int = 1000
 ) -> list[Package]:
-    """Rows not yet acknowledged for ``recipients`` (``None``: any agency), oldest first."""
-    query = select(*_COLUMNS).where(axis_packages.c.message_type == message_type, axis_packages.c.state.in_(WAITING))
+    """Rows of ``message_types`` not yet acknowledged for ``recipients`` (``None``: any agency), oldest first."""
+    kind = axis_packages.c.message_type
+    query = select(*_COLUMNS).where(
+        kind == message_types[0] if len(message_types) == 1 else kind.in_(list(message_types)),
+        axis_packages.c.state.in_(WAITING),
+    )
     if recipients is not None:
         query = query.where(axis_packages.c.recipient.in_(list(recipients)))
     rows = _run(repo, query.order_by(axis_packages.c.id).limit(limit), what="list axis packages")

@@ -3,7 +3,8 @@
 ``axis+http://host:port/base/path?system=ID[&secret_file=F]`` (the secret from the credentials file or
 ``$DOCFLOW_AXIS_SECRET``).  send = ``sendEdoc`` with ``to`` = the message's recipient and the message id, sender
 and docflow headers as signed ``docflow-*`` parameters (a docflow server hands them back with the package, so
-the receiving engine gets the message exactly); receive = ``getReceivedEdocList`` then ``getEdoc``; ack =
+the receiving engine gets the message exactly); receive = ``getReceivedEdocList`` (every kind in one call where
+the axis is docflow's, ``docflow-kinds``; edoc then status elsewhere) then ``getEdoc``; ack =
 ``updateStatus done``; nack = leave it (it is listed again), or ``updateStatus fail`` without requeue.  Calls
 have timeouts and are retried with exponential back-off and jitter; a resend after a lost answer creates no
 second package (the axis recognises the package's identity).  Claims are this connection's: a claim lapses
@@ -52,6 +53,7 @@ class AxisTransport(TransportBase):
         self._claims: dict[str, _Claim] = {}  # axis docId -> this connection's claim
         self._attempts: dict[str, int] = {}
         self._dead: dict[str, list[Message]] = {}
+        self._combined: bool | None = None  # does the axis list every kind in one call? (asked on first use)
         self._closed = False
 
     @classmethod
@@ -99,20 +101,43 @@ class AxisTransport(TransportBase):
         self._check_limit(limit)
         now = self._clock()
         got: list[Delivery] = []
-        for kind in KIND_ORDER:
-            for item in self.client.received(kind):
-                doc_id = str(item["docId"])
-                if item.get("to") != node:
-                    continue
-                claim = self._claims.get(doc_id)
-                if claim is not None and claim.until > now:
-                    continue
-                if len(got) >= limit:
-                    break
-                delivery = self._delivery(doc_id, node, kind, item)
-                self._claims[doc_id] = _Claim(delivery, now + self.visibility_timeout)
-                got.append(delivery)
+        for kind, item in self._waiting():
+            doc_id = str(item["docId"])
+            if item.get("to") != node:
+                continue
+            claim = self._claims.get(doc_id)
+            if claim is not None and claim.until > now:
+                continue
+            if len(got) >= limit:
+                break
+            delivery = self._delivery(doc_id, node, kind, item)
+            self._claims[doc_id] = _Claim(delivery, now + self.visibility_timeout)
+            got.append(delivery)
         return got
+
+    def _waiting(self) -> list[tuple[MessageKind, dict[str, Any]]]:
+        """Every package waiting for this system, documents first, then statuses, then dossiers (each kind oldest
+        first): one call to a docflow axis; to any other (which carries no dossiers) one call a kind, the first
+        answer telling which it is."""
+        first: list[dict[str, Any]] | None = None
+        if self._combined is not False:
+            try:
+                items, combined = self.client.received_kinds(KIND_ORDER)
+            except AxisCallError:
+                if self._combined:
+                    raise
+                items, combined = [], False  # an axis that refuses the extension: ask it one kind at a time
+            else:
+                first = items
+            self._combined = combined
+            if combined:
+                order = {kind: index for index, kind in enumerate(KIND_ORDER)}
+                listed = [(cast(MessageKind, item.get("messageType")), item) for item in items]
+                # stable: each kind stays oldest first
+                return sorted([p for p in listed if p[0] in order], key=lambda pair: order[pair[0]])
+        if first is None:
+            first = self.client.received("edoc")
+        return [("edoc", item) for item in first] + [("status", item) for item in self.client.received("status")]
 
     def _delivery(self, doc_id: str, node: str, kind: MessageKind, item: dict[str, Any]) -> Delivery:
         body = self.client.get(doc_id)
@@ -153,7 +178,7 @@ class AxisTransport(TransportBase):
 
     def pending(self, node: str) -> int:
         self._check_open()
-        return sum(1 for kind in KIND_ORDER for item in self.client.received(kind) if item.get("to") == node)
+        return sum(1 for _, item in self._waiting() if item.get("to") == node)
 
     def dead_letters(self, node: str) -> list[Message]:
         """Messages this connection refused without requeue (the axis keeps them as FAIL)."""
