@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from axis_processes import G22, H58, Served, start_server, stop
 
 from docflow.bootstrap import build_network
@@ -13,15 +11,6 @@ from docflow.cli.main import main
 from docflow.keys import KeyStore
 from docflow.xml import write_envelope
 from docflow.xml.signing import sign_message
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = start_server(tmp_path)
-    try:
-        yield server
-    finally:
-        stop(server.process)
 
 
 def axis(served: Served, tmp_path: Path, system: str, *action: str) -> list[str]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from axis_processes import Served, start_server, stop
+from axis_processes import Served
 
 from docflow.bootstrap import build_network
 from docflow.domain import dossier_flow as flow
@@ -28,15 +28,6 @@ LAND = "1.004227"  # commune desk → district → province department → commu
 CLERK = flow.Clerk("Nguyễn Thị Lan", "Công chức một cửa", "Bộ phận một cửa")
 T0 = datetime(2017, 10, 2, 8, 0)  # a Monday morning
 ROWS = "SELECT {} FROM axis_packages ORDER BY created_at, rowid"
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = start_server(tmp_path)
-    try:
-        yield server
-    finally:
-        stop(server.process)
 
 
 @pytest.fixture

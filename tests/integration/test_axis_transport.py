@@ -6,12 +6,11 @@ engines in this process exchanging a document and its 01 through the axis.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from axis_processes import COMMUNE, G22, H58, Served, start_server, stop
+from axis_processes import COMMUNE, G22, H58, Served
 
 from docflow.axis.client import AxisClient
 from docflow.bootstrap import build_network
@@ -21,15 +20,6 @@ from docflow.services import Network, serve_once
 from docflow.transports import Message, Transport, open_transport
 from docflow.transports.http import AxisTransport
 from docflow.xml import write_envelope
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    server = start_server(tmp_path)
-    try:
-        yield server
-    finally:
-        stop(server.process)
 
 
 @pytest.fixture
